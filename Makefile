@@ -1,0 +1,52 @@
+# `make` is the only entry point; CI runs these same targets (.ci/run).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Offline-first defaults: no telemetry, no usage statistics, working state under .driftwarden/.
+export MLFLOW_DISABLE_TELEMETRY ?= true
+export DO_NOT_TRACK ?= 1
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
+export PREFECT_HOME ?= $(CURDIR)/.driftwarden/prefect
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS ?= false
+export NML_DISABLE_USAGE_LOGGING ?= 1
+
+.PHONY: help install format lint test bench clean
+
+help:
+	@echo "make install   create $(VENV) and install driftwarden with its dev tools"
+	@echo "make lint      ruff, ruff format --check, mypy --strict, import-linter layer contracts"
+	@echo "make test      the whole test suite with branch coverage (fails under 90%)"
+	@echo "make bench     benchmarks/drift.py against Evidently and a naive scipy loop"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@touch $@
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+# pytest exits 5 when it collected no test: that is a failure here, never a pass.
+test: install
+	@rc=0; $(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+bench: install
+	$(BIN)/python benchmarks/drift.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov src/*.egg-info

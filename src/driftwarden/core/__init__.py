@@ -1,0 +1,67 @@
+"""The base layer: clocks, settings, errors and logging setup.
+
+Everything else in driftwarden may import this package; it imports only the standard library
+and pydantic.
+"""
+
+from driftwarden.core.clock import Clock, SimulatedClock, SystemClock
+from driftwarden.core.errors import (
+    ClockError,
+    ConfigError,
+    DriftwardenError,
+    NotFoundError,
+    RegistryError,
+    SchemaMismatchError,
+    StoreUnavailableError,
+)
+from driftwarden.core.logging import JsonFormatter, configure_logging
+from driftwarden.core.offline import apply_offline_defaults, offline_defaults
+from driftwarden.core.settings import (
+    AlertSettings,
+    DriftThresholds,
+    JensenShannonThresholds,
+    KsThresholds,
+    MonitorSettings,
+    PsiThresholds,
+    RegistrySettings,
+    ServingSettings,
+    Settings,
+    SmtpChannel,
+    StoreSettings,
+    Thresholds,
+    WassersteinThresholds,
+    WebhookChannel,
+    load_settings,
+)
+
+__all__ = [
+    "AlertSettings",
+    "Clock",
+    "ClockError",
+    "ConfigError",
+    "DriftThresholds",
+    "DriftwardenError",
+    "JensenShannonThresholds",
+    "JsonFormatter",
+    "KsThresholds",
+    "MonitorSettings",
+    "NotFoundError",
+    "PsiThresholds",
+    "RegistryError",
+    "RegistrySettings",
+    "SchemaMismatchError",
+    "ServingSettings",
+    "Settings",
+    "SimulatedClock",
+    "SmtpChannel",
+    "StoreSettings",
+    "StoreUnavailableError",
+    "SystemClock",
+    "Thresholds",
+    "WassersteinThresholds",
+    "WebhookChannel",
+    "apply_offline_defaults",
+    "configure_logging",
+    "load_settings",
+    "offline_defaults",
+]

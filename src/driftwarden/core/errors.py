@@ -1,0 +1,100 @@
+"""The exceptions that driftwarden raises.
+
+Every error derives from :class:`DriftwardenError`, so ``except DriftwardenError`` catches
+anything the package raised on purpose. Where a builtin already names the kind of failure, the
+error subclasses it too, so callers that only know the standard library still catch it::
+
+    DriftwardenError
+    ├── ConfigError            (also ValueError) a setting, a config file or a schema document
+    │                          is invalid; ``key`` names the offending setting when known
+    ├── NotFoundError          (also LookupError) a model version, alias, feature, alert... does
+    │                          not exist
+    ├── StoreUnavailableError  the prediction store cannot be reached; retry or spool
+    ├── RegistryError          the model registry failed or holds something unusable
+    ├── SchemaMismatchError    (also ValueError) data does not match the feature schema;
+    │                          ``column`` names the offending column when known
+    └── ClockError             (also ValueError) a clock was asked to go backwards or was given
+                               a naive datetime
+
+Third-party exceptions are translated where they enter the package and chained with
+``raise ... from exc``, so the original traceback is kept. Messages say what was expected,
+what came instead and what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClockError",
+    "ConfigError",
+    "DriftwardenError",
+    "NotFoundError",
+    "RegistryError",
+    "SchemaMismatchError",
+    "StoreUnavailableError",
+]
+
+
+class DriftwardenError(Exception):
+    """Root of every exception raised on purpose by driftwarden."""
+
+
+class ConfigError(DriftwardenError, ValueError):
+    """A setting, a configuration file or a schema document is invalid.
+
+    Parameters
+    ----------
+    message : str
+        What was expected, what came, what to do.
+    key : str or None, optional
+        Dotted name of the offending setting (``"serving.port"``), when one is to blame.
+
+    Examples
+    --------
+    >>> err = ConfigError("serving.port: expected an integer, got 'abc'", key="serving.port")
+    >>> err.key
+    'serving.port'
+    >>> isinstance(err, ValueError)
+    True
+    """
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class NotFoundError(DriftwardenError, LookupError):
+    """A named thing (model version, alias, feature, alert...) does not exist."""
+
+
+class StoreUnavailableError(DriftwardenError):
+    """The prediction store cannot be reached (network, locked file, server down)."""
+
+
+class RegistryError(DriftwardenError):
+    """The model registry failed, or a registered version lacks what driftwarden needs."""
+
+
+class SchemaMismatchError(DriftwardenError, ValueError):
+    """Data does not match the feature schema.
+
+    Parameters
+    ----------
+    message : str
+        What was expected, what came, what to do.
+    column : str or None, optional
+        The first offending column, so that an API error can name the field.
+
+    Examples
+    --------
+    >>> err = SchemaMismatchError("column 'tenure' is missing", column="tenure")
+    >>> err.column
+    'tenure'
+    """
+
+    def __init__(self, message: str, *, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+class ClockError(DriftwardenError, ValueError):
+    """A clock was given a naive datetime or asked to move backwards."""

@@ -1,0 +1,447 @@
+"""Settings: one :class:`Settings` object, read from ``driftwarden.toml`` and the environment.
+
+Sources, highest priority first:
+
+1. keyword arguments (``load_settings(serving={"port": 9000})``),
+2. ``DRIFTWARDEN_*`` environment variables, nested with ``__``
+   (``DRIFTWARDEN_SERVING__PORT=9000``),
+3. the TOML file (``driftwarden.toml`` in the working directory, or the path given to
+   :func:`load_settings`),
+4. the defaults below, which run everything embedded on one machine under ``.driftwarden/``.
+
+Entry points (the CLI, ``create_app``) call :func:`load_settings` once and pass the result down;
+there is no module-level instance.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from driftwarden.core.errors import ConfigError
+
+__all__ = [
+    "AlertSettings",
+    "DriftThresholds",
+    "JensenShannonThresholds",
+    "MonitorSettings",
+    "PsiThresholds",
+    "RegistrySettings",
+    "ServingSettings",
+    "Settings",
+    "SmtpChannel",
+    "StoreSettings",
+    "Thresholds",
+    "WassersteinThresholds",
+    "WebhookChannel",
+    "load_settings",
+]
+
+DEFAULT_HOME = Path(".driftwarden")
+TOML_FILE = "driftwarden.toml"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+# settings_customise_sources is a classmethod with a fixed signature, so the file chosen by one
+# load_settings() call reaches it through a context variable (safe across threads and tasks).
+_toml_file: ContextVar[Path | None] = ContextVar("driftwarden_toml_file", default=None)
+
+# Parts of a setting's name that mark a secret: its value never appears in an error message.
+_SECRET_MARKERS = ("key", "password", "secret", "token")
+
+
+class _Section(BaseModel):
+    """Base of the settings sections: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServingSettings(_Section):
+    """The HTTP API (``driftwarden serve``)."""
+
+    host: str = Field(default="127.0.0.1", description="Interface to bind.")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port to listen on.")
+    api_key: SecretStr | None = Field(
+        default=None, description="Key that clients send to predict and read; None disables it."
+    )
+    admin_api_key: SecretStr | None = Field(
+        default=None,
+        description="Key for actions (retrain, promote, roll back, acknowledge); None disables "
+        "those routes.",
+    )
+    max_batch_size: int = Field(
+        default=64, ge=1, description="Most requests the model scores in one micro-batch."
+    )
+    max_batch_wait_ms: float = Field(
+        default=5.0, ge=0, description="Longest a request waits for its micro-batch to fill."
+    )
+    alias_poll_interval: timedelta = Field(
+        default=timedelta(seconds=10),
+        description="How often a replica checks the registry aliases for a new champion.",
+    )
+    run_monitor: bool = Field(
+        default=True,
+        description="Run the monitor loop inside the API process (the embedded default).",
+    )
+
+
+class StoreSettings(_Section):
+    """The prediction store (SQL)."""
+
+    url: str = Field(
+        default=f"sqlite:///{DEFAULT_HOME.as_posix()}/driftwarden.db",
+        description="SQLAlchemy URL; derived from `home` unless set.",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+    group_commit_max_rows: int = Field(
+        default=256, ge=1, description="Most predictions written in one transaction."
+    )
+    group_commit_max_wait_ms: float = Field(
+        default=10.0, ge=0, description="Longest a prediction waits for its group to commit."
+    )
+    spool_dir: Path = Field(
+        default=DEFAULT_HOME / "spool",
+        description="Where rows wait while the database is unreachable; derived from `home`.",
+    )
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+
+
+class Thresholds(_Section):
+    """Warning and critical levels of one drift statistic (an effect size)."""
+
+    warning: float = Field(gt=0)
+    critical: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.warning > self.critical:
+            raise ValueError(
+                f"warning ({self.warning}) must not exceed critical ({self.critical}); "
+                "swap them or raise critical"
+            )
+        return self
+
+
+# One class per method, so that setting one level (DRIFTWARDEN_MONITOR__DRIFT__PSI__CRITICAL)
+# keeps the method's default for the other.
+
+
+class PsiThresholds(Thresholds):
+    """Population stability index: 0.1 and 0.25 are the customary levels."""
+
+    warning: float = Field(default=0.1, gt=0)
+    critical: float = Field(default=0.25, gt=0)
+
+
+class JensenShannonThresholds(Thresholds):
+    """Jensen-Shannon distance (base 2): changes of 4-7 points in category shares read ~0.05."""
+
+    warning: float = Field(default=0.1, gt=0)
+    critical: float = Field(default=0.2, gt=0)
+
+
+class KsThresholds(Thresholds):
+    """Kolmogorov-Smirnov statistic D, the largest gap between the two CDFs."""
+
+    warning: float = Field(default=0.1, gt=0)
+    critical: float = Field(default=0.2, gt=0)
+
+
+class WassersteinThresholds(Thresholds):
+    """Wasserstein distance divided by the reference standard deviation (0.2 sigma reads ~0.2)."""
+
+    warning: float = Field(default=0.1, gt=0)
+    critical: float = Field(default=0.25, gt=0)
+
+
+class DriftThresholds(_Section):
+    """Per-method drift thresholds: one threshold does not fit every statistic."""
+
+    psi: PsiThresholds = Field(default_factory=PsiThresholds)
+    jensen_shannon: JensenShannonThresholds = Field(default_factory=JensenShannonThresholds)
+    ks: KsThresholds = Field(default_factory=KsThresholds)
+    wasserstein: WassersteinThresholds = Field(default_factory=WassersteinThresholds)
+
+
+class MonitorSettings(_Section):
+    """The monitor: how windows are cut and when a verdict is drift."""
+
+    window: timedelta = Field(
+        default=timedelta(hours=1), description="Length of one monitoring window."
+    )
+    interval: timedelta = Field(
+        default=timedelta(minutes=5), description="How often the monitor loop runs."
+    )
+    min_samples: int = Field(
+        default=200, ge=1, description="Fewer predictions in a window give no drift verdict."
+    )
+    p_value_alpha: float = Field(
+        default=0.05, gt=0, lt=1, description="Significance level of the small-sample gate."
+    )
+    drift: DriftThresholds = Field(default_factory=DriftThresholds)
+
+
+class RegistrySettings(_Section):
+    """The MLflow model registry."""
+
+    tracking_uri: str = Field(
+        default=f"sqlite:///{DEFAULT_HOME.as_posix()}/mlflow.db",
+        description="MLflow tracking URI; derived from `home` unless set.",
+    )
+    artifact_location: Path = Field(
+        default=DEFAULT_HOME / "mlartifacts",
+        description="Where MLflow keeps model files; derived from `home` unless set.",
+    )
+    model_name: str = Field(default="driftwarden", min_length=1)
+    champion_alias: str = Field(default="champion", min_length=1)
+    challenger_alias: str = Field(default="challenger", min_length=1)
+    token: SecretStr | None = Field(
+        default=None, description="Bearer token of a remote tracking server."
+    )
+
+
+class WebhookChannel(_Section):
+    """A notification channel that POSTs alerts as JSON."""
+
+    url: str = Field(min_length=1)
+    secret: SecretStr | None = Field(default=None, description="Signs each body (HMAC-SHA256).")
+
+
+class SmtpChannel(_Section):
+    """A notification channel that sends alerts by e-mail."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    sender: str = Field(min_length=1)
+    recipients: list[str] = Field(min_length=1)
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = True
+
+
+class AlertSettings(_Section):
+    """Where alerts go. No channel by default: alerts are still stored and shown."""
+
+    webhooks: list[WebhookChannel] = Field(default_factory=list)
+    smtp: SmtpChannel | None = None
+    repeat_after: timedelta = Field(
+        default=timedelta(hours=1), description="An alert still firing is re-sent this often."
+    )
+
+
+class _CanonicalAliasKeys(PydanticBaseSettingsSource):
+    """Rename field names to their aliases in another source's output.
+
+    With ``validate_by_name`` the environment source reports a value found only through nested
+    variables (``DRIFTWARDEN_SCHEMA__TARGET``) under the field name, while the TOML and init
+    sources report the alias (``schema``). Both keys would then reach validation and the lower
+    priority one would win or be rejected as extra; one key per field keeps priorities intact.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._inner = inner
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        data = self._inner()
+        for name, field in self.settings_cls.model_fields.items():
+            if field.alias and name in data:
+                # The two keys are never both present: the source stops at the first name found.
+                data.setdefault(field.alias, data.pop(name))
+        return data
+
+
+class Settings(BaseSettings):
+    """Every setting of driftwarden.
+
+    Parameters
+    ----------
+    home : Path
+        Working state of the embedded default (database, MLflow store, Prefect home, spool).
+        The store and registry locations are derived from it unless set explicitly.
+    log_level, log_json
+        Passed to :func:`driftwarden.core.logging.configure_logging` by the entry points.
+    serving, store, monitor, registry, alerts
+        The sections; see their classes.
+    feature_schema : dict
+        The ``[schema]`` table of ``driftwarden.toml`` (alias ``schema``), kept opaque here and
+        validated by :mod:`driftwarden.schema` as overrides of the inferred feature schema.
+
+    Examples
+    --------
+    >>> s = Settings(serving={"port": 9000}, schema={"target": "Churn"})
+    >>> s.serving.port, s.feature_schema
+    (9000, {'target': 'Churn'})
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="DRIFTWARDEN_",
+        env_nested_delimiter="__",
+        # The prefix applies to aliases too, so `schema` is read from DRIFTWARDEN_SCHEMA.
+        env_prefix_target="all",
+        toml_file=TOML_FILE,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+    home: Path = DEFAULT_HOME
+    log_level: LogLevel = "INFO"
+    log_json: bool = False
+    serving: ServingSettings = Field(default_factory=ServingSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    # `schema` itself would shadow the deprecated BaseModel.schema(); the alias keeps the
+    # TOML table and the environment variable named `schema`.
+    feature_schema: dict[str, Any] = Field(default_factory=dict, alias="schema")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        # Environment variables are often written in lower case (DRIFTWARDEN_LOG_LEVEL=debug).
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        # pydantic-settings passes every source by keyword; dotenv and secret files are unused.
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order the sources: init beats the environment, which beats the TOML file."""
+        toml_file = _toml_file.get()
+        toml = (
+            TomlConfigSettingsSource(settings_cls)
+            if toml_file is None
+            else TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        )
+        return (init_settings, _CanonicalAliasKeys(settings_cls, env_settings), toml)
+
+    @model_validator(mode="after")
+    def _derive_locations_from_home(self) -> Self:
+        # Locations left unset follow `home`, so DRIFTWARDEN_HOME alone moves all state. The
+        # sections are copied, never changed in place: a caller may share them between objects.
+        home = self.home.as_posix()
+        derived_store = {
+            "url": f"sqlite:///{home}/driftwarden.db",
+            "spool_dir": self.home / "spool",
+        }
+        derived_registry = {
+            "tracking_uri": f"sqlite:///{home}/mlflow.db",
+            "artifact_location": self.home / "mlartifacts",
+        }
+        self.store = self.store.model_copy(
+            update={k: v for k, v in derived_store.items() if k not in self.store.model_fields_set}
+        )
+        self.registry = self.registry.model_copy(
+            update={
+                k: v for k, v in derived_registry.items() if k not in self.registry.model_fields_set
+            }
+        )
+        return self
+
+
+def _describe_errors(exc: ValidationError, source: str) -> tuple[str, str | None]:
+    """Turn a ValidationError into one readable message and the first offending key."""
+    lines = []
+    first_key: str | None = None
+    for error in exc.errors(include_url=False):
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        first_key = first_key or key
+        if error["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown setting; remove it or check its spelling")
+            continue
+        value = error.get("input")
+        shown = "'***'" if any(m in key.lower() for m in _SECRET_MARKERS) else repr(value)
+        where = source
+        # Items of lists (alerts.webhooks.0.url) have no environment variable of their own.
+        if not any(isinstance(part, int) for part in error["loc"]):
+            where += " or DRIFTWARDEN_" + key.upper().replace(".", "__")
+        lines.append(f"  {key} = {shown}: {error['msg']}; fix it in {where}")
+    return "invalid settings:\n" + "\n".join(lines), first_key
+
+
+@contextmanager
+def _reading(path: Path | None) -> Iterator[None]:
+    token = _toml_file.set(path)
+    try:
+        yield
+    finally:
+        _toml_file.reset(token)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings from a TOML file, the environment and ``overrides``.
+
+    Parameters
+    ----------
+    path : Path or None, optional
+        The TOML file to read. ``None`` reads ``driftwarden.toml`` in the working directory if
+        there is one, and nothing otherwise.
+    **overrides
+        Settings that beat both the environment and the file, e.g. ``serving={"port": 9000}``.
+
+    Returns
+    -------
+    Settings
+
+    Raises
+    ------
+    ConfigError
+        If ``path`` does not exist or cannot be read, the TOML is malformed, or a value is
+        invalid or unknown. The message names the file and the offending key.
+
+    Examples
+    --------
+    >>> settings = load_settings(monitor={"min_samples": 50})
+    >>> settings.monitor.min_samples
+    50
+    """
+    if path is not None and not Path(path).is_file():
+        raise ConfigError(
+            f"settings file {path} does not exist or is not a file; expected a TOML file such "
+            f"as {TOML_FILE}, check the path"
+        )
+    source = str(path) if path is not None else TOML_FILE
+    try:
+        with _reading(None if path is None else Path(path)):
+            return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source} is not valid TOML: {exc}; fix the syntax there") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source} is not UTF-8 text ({exc}); save it as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {source}: {exc}; check its permissions") from exc
+    except ValidationError as exc:
+        message, key = _describe_errors(exc, source)
+        raise ConfigError(message, key=key) from exc

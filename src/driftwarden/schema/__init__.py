@@ -1,0 +1,20 @@
+"""The feature schema: what a model reads, inferred from data and overridable in config.
+
+Builds the request model of the API and validates frames against the schema.
+"""
+
+from driftwarden.schema.features import FeatureKind, FeatureSchema, FeatureSpec, Label, Task
+from driftwarden.schema.infer import DEFAULT_CATEGORICAL_MAX_LEVELS, infer_schema
+from driftwarden.schema.request_model import PredictionRequest, build_request_model
+
+__all__ = [
+    "DEFAULT_CATEGORICAL_MAX_LEVELS",
+    "FeatureKind",
+    "FeatureSchema",
+    "FeatureSpec",
+    "Label",
+    "PredictionRequest",
+    "Task",
+    "build_request_model",
+    "infer_schema",
+]
