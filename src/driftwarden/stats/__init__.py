@@ -1,0 +1,54 @@
+"""The drift statistics engine: pure numerics on arrays (numpy and scipy, no I/O).
+
+Fit a :class:`ReferenceProfile` once from reference data, then :meth:`ReferenceProfile.compare`
+any window against it to get a :class:`DriftReport` of per-feature verdicts and data quality.
+The formulas are written down in each module and in ``docs/statistics.md``.
+"""
+
+from driftwarden.stats.chi2 import chi2_goodness_of_fit
+from driftwarden.stats.drift import DEFAULT_THRESHOLDS, DriftConfig, Thresholds, compare
+from driftwarden.stats.errors import (
+    ColumnMismatchError,
+    InsufficientDataError,
+    NotFittedError,
+    StatsError,
+)
+from driftwarden.stats.jensen_shannon import jensen_shannon_distance
+from driftwarden.stats.ks import ks_p_value
+from driftwarden.stats.profile import (
+    CategoricalProfile,
+    NumericProfile,
+    ReferenceProfile,
+)
+from driftwarden.stats.psi import DEFAULT_EPS, population_stability_index
+from driftwarden.stats.result import (
+    DriftReport,
+    FeatureDrift,
+    FeatureQuality,
+    MethodResult,
+    Severity,
+)
+
+__all__ = [
+    "DEFAULT_EPS",
+    "DEFAULT_THRESHOLDS",
+    "CategoricalProfile",
+    "ColumnMismatchError",
+    "DriftConfig",
+    "DriftReport",
+    "FeatureDrift",
+    "FeatureQuality",
+    "InsufficientDataError",
+    "MethodResult",
+    "NotFittedError",
+    "NumericProfile",
+    "ReferenceProfile",
+    "Severity",
+    "StatsError",
+    "Thresholds",
+    "chi2_goodness_of_fit",
+    "compare",
+    "jensen_shannon_distance",
+    "ks_p_value",
+    "population_stability_index",
+]
