@@ -44,8 +44,9 @@ __all__ = [
 PROFILE_FORMAT = 1
 Kind = Literal["numeric", "categorical"]
 PREDICTION = "__prediction__"
-# Values placed per step in NumericProfile.place (1 MiB of float64).
-_CHUNK = 1 << 17
+# Values placed per step in NumericProfile.place: 512 KiB of float64, so a chunk and its few
+# temporaries stay in cache (measured: 65,536 beat 16,384, 32,768 and 131,072 at 100k and 1M rows).
+_CHUNK = 1 << 16
 
 
 class ColumnSource(Protocol):
