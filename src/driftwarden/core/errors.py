@@ -13,6 +13,8 @@ error subclasses it too, so callers that only know the standard library still ca
     ├── RegistryError          the model registry failed or holds something unusable
     ├── SchemaMismatchError    (also ValueError) data does not match the feature schema;
     │                          ``column`` names the offending column when known
+    ├── DataError              (also ValueError) data that cannot be trained or evaluated on:
+    │                          empty, a target that is not binary, too few rows of a class
     └── ClockError             (also ValueError) a clock was asked to go backwards or was given
                                a naive datetime
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 __all__ = [
     "ClockError",
     "ConfigError",
+    "DataError",
     "DriftwardenError",
     "NotFoundError",
     "RegistryError",
@@ -98,3 +101,7 @@ class SchemaMismatchError(DriftwardenError, ValueError):
 
 class ClockError(DriftwardenError, ValueError):
     """A clock was given a naive datetime or asked to move backwards."""
+
+
+class DataError(DriftwardenError, ValueError):
+    """Data that cannot be trained or evaluated on: empty, a non-binary target, one class only."""

@@ -47,6 +47,10 @@ def offline_defaults(home: Path = DEFAULT_HOME) -> dict[str, str]:
         "PREFECT_HOME": str((home / "prefect").resolve()),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
         "NML_DISABLE_USAGE_LOGGING": "1",
+        # MLflow retries an unreachable tracking server for minutes by default; fail in seconds
+        # so a command against a server that is down says so promptly.
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
     }
 
 

@@ -203,6 +203,27 @@ class MonitorSettings(_Section):
     drift: DriftThresholds = Field(default_factory=DriftThresholds)
 
 
+class TrainingSettings(_Section):
+    """How `driftwarden train` gets its data and validates a model."""
+
+    data: Path | None = Field(
+        default=None,
+        description="CSV or Parquet file to train on; unset trains on the bundled Telco dataset.",
+    )
+    holdout: Literal["stratified", "time"] = Field(
+        default="stratified",
+        description="A stratified random holdout, or the latest rows by the schema's time column.",
+    )
+    test_size: float = Field(default=0.2, gt=0, lt=1, description="Share of rows held out.")
+    seed: int = Field(default=0, description="Seed of the split and the model.")
+    min_roc_auc: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Validation gate: a model with a lower holdout ROC AUC is not registered.",
+    )
+
+
 class RegistrySettings(_Section):
     """The MLflow model registry."""
 
@@ -286,7 +307,7 @@ class Settings(BaseSettings):
         The store and registry locations are derived from it unless set explicitly.
     log_level, log_json
         Passed to :func:`driftwarden.core.logging.configure_logging` by the entry points.
-    serving, store, monitor, registry, alerts
+    serving, store, monitor, registry, training, alerts
         The sections; see their classes.
     feature_schema : dict
         The ``[schema]`` table of ``driftwarden.toml`` (alias ``schema``), kept opaque here and
@@ -317,6 +338,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     # `schema` itself would shadow the deprecated BaseModel.schema(); the alias keeps the
     # TOML table and the environment variable named `schema`.

@@ -1,0 +1,79 @@
+"""``driftwarden train``: train on the configured data and register a new model version."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from driftwarden.cli.commands._shared import Progress, training_data
+from driftwarden.core import Settings
+from driftwarden.core.errors import DataError
+from driftwarden.registry import ModelRegistry
+from driftwarden.training import train
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(verbs: Any) -> None:
+    """Register the verb."""
+    parser = verbs.add_parser(
+        "train",
+        help="train a model and register it as a new version",
+        description="Train on [training] data (default: the bundled Telco dataset), validate on "
+        "a holdout and register the model with its schema and reference profile in MLflow. The "
+        "first version becomes the champion; later ones the challenger, unless --alias says "
+        "otherwise.",
+    )
+    parser.add_argument("--data", type=Path, help="train on this file instead of [training] data")
+    parser.add_argument(
+        "--alias",
+        choices=("auto", "champion", "challenger", "none"),
+        default="auto",
+        help="alias of the new version (auto: champion if there is none, else challenger)",
+    )
+    parser.add_argument("--seed", type=int, help="seed of the split and model")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Train, gate, register."""
+    progress = Progress()
+    updates: dict[str, Any] = {}
+    if args.data is not None:
+        updates["data"] = args.data
+    if args.seed is not None:
+        updates["seed"] = args.seed
+    options = settings.training.model_copy(update=updates)
+    frame, schema = training_data(settings.model_copy(update={"training": options}), progress)
+    result = train(
+        frame,
+        schema,
+        holdout=options.holdout,
+        test_size=options.test_size,
+        seed=options.seed,
+        progress=progress,
+    )
+    auc = result.metrics.roc_auc
+    if options.min_roc_auc is not None and (auc is None or auc < options.min_roc_auc):
+        raise DataError(
+            f"holdout ROC AUC {auc} is below the gate training.min_roc_auc = "
+            f"{options.min_roc_auc}; nothing was registered"
+        )
+    registry = ModelRegistry(settings.registry)
+    alias = None if args.alias == "none" else args.alias
+    if alias in ("champion", "challenger"):
+        alias = (
+            settings.registry.champion_alias
+            if alias == "champion"
+            else settings.registry.challenger_alias
+        )
+    info = registry.register(result, alias=alias, progress=progress)
+    metrics = result.metrics
+    aliases = f" as {', '.join(info.aliases)}" if info.aliases else ""
+    print(
+        f"registered {registry.name!r} version {info.version}{aliases}: holdout ROC AUC "
+        f"{metrics.roc_auc:.4f}, accuracy {metrics.accuracy:.4f}, F1 {metrics.f1:.4f} "
+        f"on {result.n_holdout:,} rows (trained on {result.n_train:,})"
+    )
+    return 0

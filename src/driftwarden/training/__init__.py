@@ -1,0 +1,23 @@
+"""Training: the scikit-learn pipeline, fitting with a holdout, evaluation and importances."""
+
+from driftwarden.training.evaluate import (
+    binary_labels,
+    evaluate,
+    feature_importances,
+    predict_scores,
+)
+from driftwarden.training.fit import Holdout, TrainingResult, data_hash, train
+from driftwarden.training.pipeline import ModelParams, build_pipeline
+
+__all__ = [
+    "Holdout",
+    "ModelParams",
+    "TrainingResult",
+    "binary_labels",
+    "build_pipeline",
+    "data_hash",
+    "evaluate",
+    "feature_importances",
+    "predict_scores",
+    "train",
+]

@@ -1,0 +1,180 @@
+"""Training: holdout split, validation metrics, the reference profile, bad input."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from driftwarden.core.errors import DataError, SchemaMismatchError
+from driftwarden.data.telco import TELCO_ID, TELCO_TARGET, load_telco
+from driftwarden.schema import infer_schema
+from driftwarden.training import ModelParams, data_hash, predict_scores, train
+
+
+@pytest.fixture(scope="module")
+def telco():
+    frame = load_telco()
+    return frame, infer_schema(frame, target=TELCO_TARGET, entity_id=TELCO_ID)
+
+
+@pytest.fixture(scope="module")
+def telco_result(telco):
+    frame, schema = telco
+    return train(frame, schema, seed=0)
+
+
+def synthetic_frame(n=3000, seed=7):
+    """A dataset with other columns than Telco: a loan default model."""
+    rng = np.random.default_rng(seed)
+    income = rng.lognormal(10, 0.5, n)
+    debt_ratio = rng.beta(2, 5, n)
+    region = rng.choice(["north", "south", "east"], n, p=[0.5, 0.3, 0.2])
+    logit = -1.0 + 3.0 * debt_ratio - 0.8 * (np.log(income) - 10) + (region == "east") * 0.7
+    default = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {
+            "loan_id": [f"L{i:05d}" for i in range(n)],
+            "applied_at": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "income": income,
+            "debt_ratio": debt_ratio,
+            "region": region,
+            "defaulted": np.where(default, "yes", "no"),
+        }
+    )
+
+
+def test_train_telco_holdout_auc_reaches_the_bar(telco_result):
+    assert telco_result.metrics.roc_auc >= 0.83
+    assert telco_result.n_train + telco_result.n_holdout == 7043
+    assert telco_result.n_holdout == pytest.approx(0.2 * 7043, abs=1)
+
+
+def test_train_metrics_agree_with_sklearn_on_the_holdout(telco, telco_result):
+    frame, schema = telco
+    data = schema.coerce_frame(frame)
+    scores = predict_scores(telco_result.model, data[schema.feature_names])
+    labels = (frame[TELCO_TARGET] == "Yes").to_numpy()
+    # The holdout AUC is below the in-sample AUC of the whole frame (which includes training rows).
+    assert roc_auc_score(labels, scores) > telco_result.metrics.roc_auc
+
+
+def test_train_profile_covers_features_and_holdout_scores(telco, telco_result):
+    _, schema = telco
+    profile = telco_result.profile
+    assert profile.kinds == schema.kinds()
+    assert profile.n_rows == telco_result.n_train
+    assert profile.prediction is not None
+    assert profile.prediction.n == telco_result.n_holdout
+
+
+def test_train_importances_rank_every_feature(telco, telco_result):
+    _, schema = telco
+    assert set(telco_result.importances) == set(schema.feature_names)
+    values = list(telco_result.importances.values())
+    assert values == sorted(values, reverse=True)
+    assert next(iter(telco_result.importances)) in {"Contract", "tenure"}
+
+
+def test_train_records_data_hash_and_rows(telco, telco_result):
+    frame, _ = telco
+    assert telco_result.data_hash == data_hash(frame)
+    assert telco_result.n_rows == len(frame)
+    assert data_hash(frame.iloc[::-1]) != data_hash(frame)
+
+
+def test_train_runs_on_a_second_dataset_with_other_columns():
+    frame = synthetic_frame()
+    schema = infer_schema(frame, target="defaulted", entity_id="loan_id", time_column="applied_at")
+    result = train(frame, schema, holdout="time", params=ModelParams(max_iter=100))
+    assert schema.positive_label == "yes"
+    assert set(result.profile.kinds) == {"income", "debt_ratio", "region"}
+    assert result.metrics.roc_auc > 0.6
+    assert result.holdout == "time"
+
+
+def test_train_time_holdout_keeps_the_latest_rows_out():
+    frame = synthetic_frame(n=1000)
+    schema = infer_schema(frame, target="defaulted", entity_id="loan_id", time_column="applied_at")
+    shuffled = frame.sample(frac=1.0, random_state=1)
+    result = train(
+        shuffled, schema, holdout="time", test_size=0.25, params=ModelParams(max_iter=50)
+    )
+    assert result.n_holdout == 250
+    # The profile is of the training rows only: the earliest 750 by time.
+    assert result.profile.features["income"].n == 750
+
+
+def test_train_time_holdout_needs_a_time_column():
+    frame = synthetic_frame(n=500).drop(columns=["applied_at"])
+    schema = infer_schema(frame, target="defaulted", entity_id="loan_id")
+    with pytest.raises(DataError, match="time_column"):
+        train(frame, schema, holdout="time")
+
+
+def test_train_rejects_a_target_that_is_not_binary():
+    frame = synthetic_frame(n=500).drop(columns=["applied_at"])
+    schema = infer_schema(frame, target="defaulted", entity_id="loan_id")
+    frame["defaulted"] = np.resize(["yes", "no", "maybe"], len(frame))
+    with pytest.raises(DataError, match="exactly two classes"):
+        train(frame, schema)
+
+
+def test_train_rejects_a_schema_without_target(telco):
+    frame, schema = telco
+    with pytest.raises(DataError, match="no target"):
+        train(frame, schema.model_copy(update={"target": None, "positive_label": None}))
+
+
+def test_train_rejects_data_without_the_target_column(telco):
+    frame, schema = telco
+    with pytest.raises(DataError, match="target column 'Churn' is not in the data"):
+        train(frame.drop(columns=[TELCO_TARGET]), schema)
+
+
+def test_train_rejects_an_empty_frame(telco):
+    frame, schema = telco
+    with pytest.raises(DataError, match="no rows"):
+        train(frame.iloc[:0], schema)
+
+
+def test_train_rejects_a_missing_feature_column(telco):
+    frame, schema = telco
+    with pytest.raises(SchemaMismatchError, match="tenure"):
+        train(frame.drop(columns=["tenure"]), schema)
+
+
+def test_train_rejects_missing_target_values(telco):
+    frame, schema = telco
+    broken = frame.copy()
+    broken.loc[broken.index[:3], TELCO_TARGET] = None
+    with pytest.raises(DataError, match="3 missing values"):
+        train(broken, schema)
+
+
+def test_train_rejects_too_few_rows_of_a_class(telco):
+    frame, schema = telco
+    few = pd.concat(
+        [frame[frame[TELCO_TARGET] == "No"].head(200), frame[frame[TELCO_TARGET] == "Yes"].head(5)]
+    )
+    with pytest.raises(DataError, match="at least 10 rows"):
+        train(few, schema)
+
+
+def test_train_rejects_a_bad_test_size(telco):
+    frame, schema = telco
+    with pytest.raises(DataError, match="test_size"):
+        train(frame, schema, test_size=1.5)
+
+
+def test_train_rejects_a_positive_label_not_in_the_target(telco):
+    frame, schema = telco
+    with pytest.raises(DataError, match="positive label 'Maybe'"):
+        train(frame, schema.model_copy(update={"positive_label": "Maybe"}))
+
+
+def test_train_reports_progress(telco):
+    frame, schema = telco
+    messages = []
+    train(frame.head(1500), schema, params=ModelParams(max_iter=20), progress=messages.append)
+    assert messages[0].startswith("validating 1,500 rows")
+    assert any("holdout" in m for m in messages)
