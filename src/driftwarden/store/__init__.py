@@ -1,0 +1,43 @@
+"""The prediction store: tables, migrations, engines, the group-commit writer and queries.
+
+Imports only :mod:`driftwarden.core` from driftwarden.
+"""
+
+from driftwarden.store.engine import check_reachable, create_store_engine
+from driftwarden.store.migrate import alembic_config, downgrade, upgrade
+from driftwarden.store.queries import (
+    LabelledPrediction,
+    LabelOutcome,
+    StoredPrediction,
+    count_predictions,
+    labelled_predictions,
+    predictions_between,
+    record_labels,
+)
+from driftwarden.store.spool import Spool
+from driftwarden.store.tables import Base, Label, Prediction, UtcDateTime, metadata
+from driftwarden.store.writer import PredictionRow, PredictionWriter, insert_rows
+
+__all__ = [
+    "Base",
+    "Label",
+    "LabelOutcome",
+    "LabelledPrediction",
+    "Prediction",
+    "PredictionRow",
+    "PredictionWriter",
+    "Spool",
+    "StoredPrediction",
+    "UtcDateTime",
+    "alembic_config",
+    "check_reachable",
+    "count_predictions",
+    "create_store_engine",
+    "downgrade",
+    "insert_rows",
+    "labelled_predictions",
+    "metadata",
+    "predictions_between",
+    "record_labels",
+    "upgrade",
+]

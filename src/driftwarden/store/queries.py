@@ -1,0 +1,194 @@
+"""Reads and label updates over the prediction store, by time window and model version.
+
+Windows are half-open, ``start <= created_at < end``, so consecutive windows never share a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine, Row, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from driftwarden.store.tables import Label, Prediction
+
+__all__ = [
+    "LabelOutcome",
+    "LabelledPrediction",
+    "StoredPrediction",
+    "count_predictions",
+    "labelled_predictions",
+    "predictions_between",
+    "record_labels",
+]
+
+LabelOutcome = Literal["recorded", "unchanged", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPrediction:
+    """A prediction as stored."""
+
+    request_id: str
+    entity_id: str | None
+    created_at: datetime
+    model_version: int
+    variant: str
+    features: dict[str, Any]
+    score: float
+    label: int
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledPrediction:
+    """A stored prediction together with its true label."""
+
+    prediction: StoredPrediction
+    true_label: int
+    received_at: datetime
+
+
+_COLUMNS = (
+    Prediction.request_id,
+    Prediction.entity_id,
+    Prediction.created_at,
+    Prediction.model_version,
+    Prediction.variant,
+    Prediction.features,
+    Prediction.score,
+    Prediction.label,
+    Prediction.latency_ms,
+)
+
+
+def _require_window(start: datetime, end: datetime) -> None:
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"{name} must be timezone-aware, got the naive {value.isoformat()}; add tzinfo=UTC"
+            )
+    if end < start:
+        raise ValueError(
+            f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()}); "
+            "swap start and end"
+        )
+
+
+def _stored(row: Row[Any]) -> StoredPrediction:
+    return StoredPrediction(*row[: len(_COLUMNS)])
+
+
+def record_labels(
+    engine: Engine, items: Mapping[str, int] | Iterable[tuple[str, int]], *, received_at: datetime
+) -> dict[str, LabelOutcome]:
+    """Store true labels, idempotently.
+
+    Parameters
+    ----------
+    engine : Engine
+        The store.
+    items : mapping or iterable of (request_id, label)
+        The labels; a later item for the same request id wins.
+    received_at : datetime
+        When the labels arrived (timezone-aware; take it from a Clock).
+
+    Returns
+    -------
+    dict
+        Per request id: ``"recorded"`` (new or changed label), ``"unchanged"`` (same label already
+        stored) or ``"unknown"`` (no prediction with that id; the label is kept anyway, since its
+        prediction may still wait in the spool).
+    """
+    labels = dict(items.items() if isinstance(items, Mapping) else items)
+    if not labels:
+        return {}
+    ids = list(labels)
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    with engine.begin() as connection:
+        known = set(
+            connection.scalars(select(Prediction.request_id).where(Prediction.request_id.in_(ids)))
+        )
+        rows = connection.execute(
+            select(Label.request_id, Label.label).where(Label.request_id.in_(ids))
+        )
+        stored: dict[str, int] = {row.request_id: row.label for row in rows}
+        changed = [
+            {"request_id": rid, "label": int(label), "received_at": received_at}
+            for rid, label in labels.items()
+            if stored.get(rid) != label
+        ]
+        if changed:
+            statement = insert(Label)
+            statement = statement.on_conflict_do_update(
+                index_elements=["request_id"],
+                set_={
+                    "label": statement.excluded.label,
+                    "received_at": statement.excluded.received_at,
+                },
+            )
+            connection.execute(statement, changed)
+    outcomes: dict[str, LabelOutcome] = {}
+    for rid, label in labels.items():
+        if rid not in known:
+            outcomes[rid] = "unknown"
+        else:
+            outcomes[rid] = "unchanged" if stored.get(rid) == label else "recorded"
+    return outcomes
+
+
+def predictions_between(
+    engine: Engine, start: datetime, end: datetime, *, model_version: int | None = None
+) -> list[StoredPrediction]:
+    """Return the predictions with ``start <= created_at < end``, oldest first.
+
+    Parameters
+    ----------
+    model_version : int or None, optional
+        Only predictions of this model version.
+
+    Raises
+    ------
+    ValueError
+        If ``start`` or ``end`` is naive, or ``end`` is before ``start``.
+    """
+    _require_window(start, end)
+    query = select(*_COLUMNS).where(Prediction.created_at >= start, Prediction.created_at < end)
+    if model_version is not None:
+        query = query.where(Prediction.model_version == model_version)
+    query = query.order_by(Prediction.created_at, Prediction.id)
+    with engine.connect() as connection:
+        return [_stored(row) for row in connection.execute(query)]
+
+
+def count_predictions(engine: Engine) -> int:
+    """Return the number of stored predictions."""
+    with engine.connect() as connection:
+        return int(connection.scalar(select(func.count()).select_from(Prediction)) or 0)
+
+
+def labelled_predictions(
+    engine: Engine, start: datetime, end: datetime
+) -> list[LabelledPrediction]:
+    """Return the predictions of the window that have a true label, oldest first.
+
+    Raises
+    ------
+    ValueError
+        If ``start`` or ``end`` is naive, or ``end`` is before ``start``.
+    """
+    _require_window(start, end)
+    query = (
+        select(*_COLUMNS, Label.label, Label.received_at)
+        .join(Label, Label.request_id == Prediction.request_id)
+        .where(Prediction.created_at >= start, Prediction.created_at < end)
+        .order_by(Prediction.created_at, Prediction.id)
+    )
+    with engine.connect() as connection:
+        return [
+            LabelledPrediction(_stored(row), true_label=row[-2], received_at=row[-1])
+            for row in connection.execute(query)
+        ]

@@ -1,0 +1,101 @@
+"""The tables of the prediction store, as SQLAlchemy 2.0 declarative mappings.
+
+``predictions`` holds one row per answered request; ``labels`` holds the true outcome once it
+arrives. ``labels`` has no foreign key to ``predictions`` on purpose: a label may arrive while
+its prediction still waits in the local spool (see :mod:`driftwarden.store.spool`).
+
+Datetimes are stored in UTC and always come back timezone-aware, on SQLite (which has no
+timezone type) as on PostgreSQL (``timestamp with time zone``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Dialect, Float, Index, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = ["Base", "Label", "Prediction", "UtcDateTime", "metadata"]
+
+# Stable constraint names, so that migrations can name what they create and drop.
+_NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored in UTC.
+
+    Naive datetimes are refused: a timestamp without a zone cannot be placed in a window.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"expected a timezone-aware datetime, got the naive {value.isoformat()}; "
+                "take times from a Clock or add tzinfo=UTC"
+            )
+        value = value.astimezone(UTC)
+        # SQLite stores text: keep it naive UTC so that text order is time order.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self,
+        value: datetime | None,
+        dialect: Dialect,  # noqa: ARG002 - the signature of TypeDecorator
+    ) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the store's tables."""
+
+    metadata = MetaData(naming_convention=_NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+
+
+class Prediction(Base):
+    """One answered prediction request."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        Index("ix_predictions_created_at", "created_at"),
+        Index("ix_predictions_model_version_created_at", "model_version", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    entity_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    model_version: Mapped[int] = mapped_column(Integer)
+    variant: Mapped[str] = mapped_column(String(16))
+    features: Mapped[dict[str, Any]] = mapped_column(JSON)
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+
+class Label(Base):
+    """The true outcome of a request, received after the prediction."""
+
+    __tablename__ = "labels"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime]
+
+
+metadata = Base.metadata

@@ -1,0 +1,338 @@
+"""Durable group commit of predictions.
+
+``await writer.write(row)`` returns once the row is committed, or written to the local spool when
+the database is unreachable. A background task gathers rows for at most ``max_wait_ms`` or
+``max_rows`` and writes each group in one transaction, so many requests share one commit. The
+insert is idempotent on ``request_id``: a row written twice (a replay after a commit whose
+acknowledgement was lost) is stored once.
+
+While the spool holds rows, new rows are spooled too, so the database receives them in arrival
+order once replayed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from driftwarden.core import Clock, ConfigError, StoreSettings, StoreUnavailableError, SystemClock
+from driftwarden.store.spool import Spool
+from driftwarden.store.tables import Prediction
+
+__all__ = [
+    "PredictionRow",
+    "PredictionWriter",
+    "insert_rows",
+]
+
+logger = logging.getLogger(__name__)
+
+VARIANTS = frozenset({"champion", "challenger", "shadow"})
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionRow:
+    """One prediction to log.
+
+    Raises
+    ------
+    ConfigError
+        If ``created_at`` is naive or ``variant`` is not champion, challenger or shadow.
+    """
+
+    request_id: str
+    created_at: datetime
+    model_version: int
+    variant: str
+    features: Mapping[str, Any] = field(hash=False)
+    score: float
+    label: int
+    latency_ms: float
+    entity_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.created_at.tzinfo is None or self.created_at.utcoffset() is None:
+            raise ConfigError(
+                f"PredictionRow.created_at must be timezone-aware, got the naive "
+                f"{self.created_at.isoformat()}; take it from a Clock"
+            )
+        if self.variant not in VARIANTS:
+            raise ConfigError(
+                f"PredictionRow.variant must be one of {sorted(VARIANTS)}, got {self.variant!r}"
+            )
+
+    def to_record(self) -> dict[str, Any]:
+        """Return the row as JSON-ready values (``created_at`` as ISO 8601 in UTC)."""
+        record = asdict(self)
+        record["features"] = dict(self.features)
+        record["created_at"] = self.created_at.astimezone(UTC).isoformat()
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> PredictionRow:
+        """Inverse of :meth:`to_record`."""
+        values = dict(record)
+        values["created_at"] = datetime.fromisoformat(values["created_at"])
+        return cls(**values)
+
+    def to_params(self) -> dict[str, Any]:
+        """Return the column values for an insert."""
+        params = asdict(self)
+        params["features"] = dict(self.features)
+        return params
+
+
+def _is_unavailable(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+
+
+def insert_rows(engine: Engine, rows: Sequence[PredictionRow]) -> None:
+    """Insert ``rows`` in one transaction, skipping any whose ``request_id`` is stored.
+
+    Raises
+    ------
+    StoreUnavailableError
+        If the database cannot be reached or is locked.
+    """
+    if not rows:
+        return
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(Prediction).on_conflict_do_nothing(index_elements=["request_id"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(statement, [row.to_params() for row in rows])
+    except DBAPIError as exc:
+        if not _is_unavailable(exc):
+            raise
+        raise StoreUnavailableError(
+            f"could not write {len(rows)} predictions: {exc.orig}; they go to the spool"
+        ) from exc
+
+
+_STOP = object()
+
+
+class PredictionWriter:
+    """Group-commit writer of predictions for one asyncio event loop.
+
+    Parameters
+    ----------
+    engine : Engine
+        The migrated store.
+    spool : Spool
+        Where rows wait while the database is unreachable.
+    max_rows : int, optional
+        Most rows in one transaction.
+    max_wait_ms : float, optional
+        Longest a row waits for its group to fill.
+    replay_interval_seconds : float, optional
+        Least time between two automatic replays of the spool.
+    clock : Clock or None, optional
+        Times the replay attempts; the system clock by default.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        spool: Spool,
+        *,
+        max_rows: int = 256,
+        max_wait_ms: float = 10.0,
+        replay_interval_seconds: float = 5.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if max_rows < 1:
+            raise ConfigError(f"max_rows must be at least 1, got {max_rows}")
+        if max_wait_ms < 0 or replay_interval_seconds < 0:
+            raise ConfigError(
+                "max_wait_ms and replay_interval_seconds must not be negative, got "
+                f"{max_wait_ms} and {replay_interval_seconds}"
+            )
+        self.engine = engine
+        self.spool = spool
+        self.max_rows = max_rows
+        self.max_wait = max_wait_ms / 1000
+        self.replay_interval = replay_interval_seconds
+        self._clock = clock if clock is not None else SystemClock()
+        self._queue: asyncio.Queue[Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock: asyncio.Lock | None = None
+        self._last_replay: float | None = None
+
+    @classmethod
+    def from_settings(
+        cls, engine: Engine, settings: StoreSettings, *, clock: Clock | None = None
+    ) -> PredictionWriter:
+        """Build a writer from the ``store`` section of the settings."""
+        return cls(
+            engine,
+            Spool(settings.spool_dir),
+            max_rows=settings.group_commit_max_rows,
+            max_wait_ms=settings.group_commit_max_wait_ms,
+            clock=clock,
+        )
+
+    @property
+    def queue_depth(self) -> int:
+        """Rows waiting for their group to be written."""
+        return 0 if self._queue is None else self._queue.qsize()
+
+    @property
+    def spool_size(self) -> int:
+        """Rows in the spool, waiting for the database."""
+        return self.spool.size
+
+    @property
+    def degraded(self) -> bool:
+        """True while rows go to the spool instead of the database."""
+        return self.spool.size > 0
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._task is not None
+
+    def start(self) -> None:
+        """Start the background task; call from inside the running event loop."""
+        if self._task is not None:
+            raise RuntimeError("the PredictionWriter is already running; call stop() first")
+        self._queue = asyncio.Queue()
+        self._lock = asyncio.Lock()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Write every pending row, then stop the background task."""
+        if self._task is None or self._queue is None:
+            return
+        self._queue.put_nowait(_STOP)
+        try:
+            await self._task
+        finally:
+            self._task = None
+            self._queue = None
+
+    async def write(self, row: PredictionRow) -> None:
+        """Log ``row``; return once it is committed or spooled.
+
+        Raises
+        ------
+        RuntimeError
+            If the writer is not running.
+        """
+        if self._queue is None:
+            raise RuntimeError("the PredictionWriter is not running; call start() first")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((row, done))
+        await done
+
+    async def replay(self) -> int:
+        """Write the spool to the database in order and empty it.
+
+        Returns
+        -------
+        int
+            Rows replayed; 0 when the spool is empty or the database is still unreachable.
+        """
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            return await self._replay_locked()
+
+    async def _replay_locked(self) -> int:
+        self._last_replay = self._clock.monotonic()
+        if self.spool.size == 0:
+            return 0
+        rows = [PredictionRow.from_record(r) for r in await asyncio.to_thread(self.spool.read)]
+        try:
+            for start in range(0, len(rows), self.max_rows):
+                await asyncio.to_thread(
+                    insert_rows, self.engine, rows[start : start + self.max_rows]
+                )
+        except StoreUnavailableError as exc:
+            logger.warning("spool replay failed: %s", exc, extra={"spool_size": len(rows)})
+            return 0
+        await asyncio.to_thread(self.spool.clear)
+        logger.info("replayed %d spooled predictions", len(rows))
+        return len(rows)
+
+    def _replay_due(self) -> bool:
+        return (
+            self._last_replay is None
+            or self._clock.monotonic() - self._last_replay >= self.replay_interval
+        )
+
+    async def _run(self) -> None:
+        queue = self._queue
+        if queue is None:  # pragma: no cover - start() sets it before creating the task
+            return
+        loop = asyncio.get_running_loop()
+        stopping = False
+        while not stopping:
+            timeout = self.replay_interval if self.degraded else None
+            try:
+                async with asyncio.timeout(timeout):
+                    first = await queue.get()
+            except TimeoutError:
+                await self._flush([])
+                continue
+            batch: list[tuple[PredictionRow, asyncio.Future[None]]] = []
+            item = first
+            deadline = loop.time() + self.max_wait
+            while True:
+                if item is _STOP:
+                    stopping = True
+                    break
+                batch.append(item)
+                if len(batch) >= self.max_rows:
+                    break
+                try:
+                    item = queue.get_nowait()
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        item = await queue.get()
+                except TimeoutError:
+                    break
+            await self._flush(batch)
+
+    async def _flush(self, batch: list[tuple[PredictionRow, asyncio.Future[None]]]) -> None:
+        rows = [row for row, _ in batch]
+        error: BaseException | None = None
+        lock = self._lock
+        if lock is None:  # pragma: no cover - start() sets it
+            return
+        async with lock:
+            try:
+                if self.degraded and self._replay_due():
+                    await self._replay_locked()
+                if rows:
+                    await self._store(rows)
+            except Exception as exc:  # delivered to every waiting caller below
+                error = exc
+        for _, done in batch:
+            if done.done():
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+    async def _store(self, rows: list[PredictionRow]) -> None:
+        if not self.degraded:
+            try:
+                await asyncio.to_thread(insert_rows, self.engine, rows)
+                return
+            except StoreUnavailableError as exc:
+                logger.warning("database unreachable, spooling: %s", exc)
+                self._last_replay = self._clock.monotonic()
+        await asyncio.to_thread(self.spool.append, [row.to_record() for row in rows])

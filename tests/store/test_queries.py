@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine
+
+from driftwarden.store import (
+    UtcDateTime,
+    count_predictions,
+    insert_rows,
+    labelled_predictions,
+    predictions_between,
+    record_labels,
+)
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+LATER = START + timedelta(days=1)
+
+
+def test_count_predictions_counts_rows(migrated: Engine, make_row):
+    assert count_predictions(migrated) == 0
+    insert_rows(migrated, [make_row(i) for i in range(3)])
+    assert count_predictions(migrated) == 3
+
+
+def test_predictions_between_is_half_open_and_ordered(migrated: Engine, make_row):
+    insert_rows(migrated, [make_row(i) for i in (30, 10, 20, 0, 60)])
+    rows = predictions_between(migrated, START + timedelta(minutes=10), START + timedelta(hours=1))
+    assert [row.request_id for row in rows] == ["req-00010", "req-00020", "req-00030"]
+    first = rows[0]
+    assert first.created_at == START + timedelta(minutes=10)
+    assert first.created_at.tzinfo is not None
+    assert first.features == {"tenure": 10, "contract": "month"}
+    assert (first.entity_id, first.variant, first.label) == ("cust-10", "champion", 0)
+
+
+def test_predictions_between_filters_by_model_version(migrated: Engine, make_row):
+    insert_rows(migrated, [make_row(i, version=1 + i % 2) for i in range(6)])
+    rows = predictions_between(migrated, START, LATER, model_version=2)
+    assert [row.request_id for row in rows] == ["req-00001", "req-00003", "req-00005"]
+    assert predictions_between(migrated, START, LATER, model_version=9) == []
+
+
+def test_predictions_between_converts_other_zones_to_utc(migrated: Engine, make_row):
+    plus_two = timezone(timedelta(hours=2))
+    insert_rows(migrated, [make_row(1, created_at=datetime(2024, 1, 1, 2, 30, tzinfo=plus_two))])
+    (row,) = predictions_between(migrated, START, LATER)
+    assert row.created_at == datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
+    assert row.created_at.utcoffset() == timedelta(0)
+    window = predictions_between(migrated, START.astimezone(plus_two), START + timedelta(hours=1))
+    assert len(window) == 1
+
+
+def test_predictions_between_rejects_naive_bounds(migrated: Engine):
+    with pytest.raises(ValueError, match="start must be timezone-aware"):
+        predictions_between(migrated, datetime(2024, 1, 1), LATER)
+
+
+def test_predictions_between_rejects_a_reversed_window(migrated: Engine):
+    with pytest.raises(ValueError, match="before it starts"):
+        predictions_between(migrated, LATER, START)
+
+
+def test_record_labels_reports_each_item(migrated: Engine, make_row):
+    insert_rows(migrated, [make_row(1), make_row(2)])
+    outcomes = record_labels(migrated, {"req-00001": 1, "nope": 0}, received_at=LATER)
+    assert outcomes == {"req-00001": "recorded", "nope": "unknown"}
+
+
+def test_record_labels_is_idempotent(migrated: Engine, make_row):
+    insert_rows(migrated, [make_row(1), make_row(2)])
+    items = [("req-00001", 1), ("req-00002", 0)]
+    assert record_labels(migrated, items, received_at=LATER) == {
+        "req-00001": "recorded",
+        "req-00002": "recorded",
+    }
+    assert record_labels(migrated, items, received_at=LATER) == {
+        "req-00001": "unchanged",
+        "req-00002": "unchanged",
+    }
+    changed = record_labels(migrated, [("req-00002", 1)], received_at=LATER)
+    assert changed == {"req-00002": "recorded"}
+    labelled = labelled_predictions(migrated, START, LATER)
+    assert [(item.prediction.request_id, item.true_label) for item in labelled] == [
+        ("req-00001", 1),
+        ("req-00002", 1),
+    ]
+
+
+def test_record_labels_keeps_labels_of_predictions_still_spooled(migrated: Engine, make_row):
+    assert record_labels(migrated, {"req-00007": 1}, received_at=LATER) == {"req-00007": "unknown"}
+    insert_rows(migrated, [make_row(7)])
+    (item,) = labelled_predictions(migrated, START, LATER)
+    assert item.true_label == 1
+    assert item.received_at == LATER
+    assert record_labels(migrated, {"req-00007": 1}, received_at=LATER) == {
+        "req-00007": "unchanged"
+    }
+
+
+def test_record_labels_accepts_nothing(migrated: Engine):
+    assert record_labels(migrated, [], received_at=LATER) == {}
+
+
+def test_labelled_predictions_joins_within_the_window(migrated: Engine, make_row):
+    insert_rows(migrated, [make_row(i) for i in range(4)])
+    record_labels(migrated, {"req-00000": 0, "req-00002": 1, "req-00003": 1}, received_at=LATER)
+    window = labelled_predictions(migrated, START, START + timedelta(minutes=3))
+    assert [item.prediction.request_id for item in window] == ["req-00000", "req-00002"]
+    assert [item.prediction.label for item in window] == [0, 0]
+    assert [item.true_label for item in window] == [0, 1]
+
+
+def test_utc_datetime_passes_none_and_refuses_naive_times(migrated: Engine):
+    column_type = UtcDateTime()
+    dialect = migrated.dialect
+    assert column_type.process_bind_param(None, dialect) is None
+    assert column_type.process_result_value(None, dialect) is None
+    with pytest.raises(ValueError, match="expected a timezone-aware datetime"):
+        column_type.process_bind_param(datetime(2024, 1, 1), dialect)

@@ -1,0 +1,299 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
+
+from driftwarden.core import ConfigError, SimulatedClock, StoreSettings
+from driftwarden.store import (
+    Prediction,
+    PredictionRow,
+    PredictionWriter,
+    Spool,
+    count_predictions,
+    insert_rows,
+)
+
+
+def _stored_ids(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.scalars(select(Prediction.request_id).order_by(Prediction.id)))
+
+
+def _count_commits(engine: Engine) -> list[int]:
+    commits = [0]
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(_connection: object) -> None:
+        commits[0] += 1
+
+    return commits
+
+
+def test_writer_write_returns_after_commit(migrated: Engine, store_url: URL, tmp_path, make_row):
+    other = create_engine(store_url)  # a separate pool: sees only committed rows
+
+    async def scenario() -> int:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"), max_wait_ms=5)
+        writer.start()
+        assert writer.running
+        await writer.write(make_row(1))
+        with other.connect() as connection:
+            seen = connection.scalar(text("SELECT count(*) FROM predictions"))
+        await writer.stop()
+        return int(seen or 0)
+
+    try:
+        assert asyncio.run(scenario()) == 1
+    finally:
+        other.dispose()
+
+
+def test_writer_groups_concurrent_writes_into_few_transactions(
+    migrated: Engine, tmp_path, make_row
+):
+    commits = _count_commits(migrated)
+
+    async def scenario() -> int:
+        writer = PredictionWriter(
+            migrated, Spool(tmp_path / "spool"), max_rows=100, max_wait_ms=200
+        )
+        writer.start()
+        writes = [asyncio.create_task(writer.write(make_row(i))) for i in range(250)]
+        await asyncio.sleep(0)
+        depth = writer.queue_depth
+        await asyncio.gather(*writes)
+        await writer.stop()
+        return depth
+
+    assert asyncio.run(scenario()) > 0
+    assert count_predictions(migrated) == 250
+    assert 3 <= commits[0] <= 6
+    assert _stored_ids(migrated) == [f"req-{i:05d}" for i in range(250)]
+
+
+def test_writer_is_idempotent_on_request_id(migrated: Engine, tmp_path, make_row):
+    async def scenario() -> None:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"), max_wait_ms=20)
+        writer.start()
+        await writer.write(make_row(1))
+        await writer.write(make_row(1, score=0.9))
+        await asyncio.gather(*(writer.write(make_row(2)) for _ in range(5)))
+        await writer.stop()
+
+    asyncio.run(scenario())
+    assert _stored_ids(migrated) == ["req-00001", "req-00002"]
+    with migrated.connect() as connection:
+        assert connection.scalar(select(Prediction.score).where(Prediction.id == 1)) == 0.001
+
+
+def test_writer_stop_flushes_pending_rows(migrated: Engine, tmp_path, make_row):
+    async def scenario() -> None:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"), max_wait_ms=10_000)
+        writer.start()
+        writes = [asyncio.create_task(writer.write(make_row(i))) for i in range(7)]
+        await asyncio.sleep(0.05)
+        await writer.stop()
+        await asyncio.gather(*writes)
+        await writer.stop()  # stopping twice is harmless
+        assert not writer.running
+
+    asyncio.run(scenario())
+    assert count_predictions(migrated) == 7
+
+
+def test_writer_spools_while_down_and_replays_in_order(
+    outage, migrated: Engine, tmp_path, make_row
+):
+    spool_dir = tmp_path / "spool"
+
+    async def scenario() -> None:
+        writer = PredictionWriter(
+            outage.engine, Spool(spool_dir), max_wait_ms=1, replay_interval_seconds=3600
+        )
+        writer.start()
+        await writer.write(make_row(0))
+        assert not writer.degraded
+        outage.down()
+        for i in range(1, 4):
+            await writer.write(make_row(i))  # acknowledged although the database is down
+        assert writer.degraded
+        assert writer.spool_size == 3
+        assert await writer.replay() == 0  # still down: nothing lost, nothing replayed
+        assert writer.spool_size == 3
+        outage.up()
+        # The spool is not empty, so new rows queue behind it to keep the order.
+        await asyncio.gather(*(writer.write(make_row(i)) for i in range(4, 7)))
+        assert writer.spool_size == 6
+        assert count_predictions(migrated) == 1
+        # A commit whose acknowledgement was lost: the row is both stored and spooled.
+        writer.spool.append([make_row(0).to_record()])
+        assert await writer.replay() == 7
+        assert not writer.degraded
+        assert writer.spool_size == 0
+        await writer.write(make_row(7))
+        await writer.stop()
+
+    asyncio.run(scenario())
+    assert _stored_ids(migrated) == [f"req-{i:05d}" for i in range(8)]
+    assert not Spool(spool_dir).read()
+
+
+def test_writer_replays_by_itself_after_the_interval(outage, migrated: Engine, tmp_path, make_row):
+    async def scenario() -> None:
+        writer = PredictionWriter(
+            outage.engine, Spool(tmp_path / "spool"), max_wait_ms=1, replay_interval_seconds=0.3
+        )
+        writer.start()
+        outage.down()
+        await writer.write(make_row(1))
+        assert writer.degraded
+        outage.up()
+        for _ in range(100):  # the idle writer retries on its own
+            if not writer.degraded:
+                break
+            await asyncio.sleep(0.05)
+        assert not writer.degraded
+        outage.down()
+        await writer.write(make_row(2))
+        outage.up()
+        await asyncio.sleep(0.35)
+        await writer.write(make_row(3))  # a write after the interval replays first
+        assert not writer.degraded
+        await writer.stop()
+
+    asyncio.run(scenario())
+    assert _stored_ids(migrated) == ["req-00001", "req-00002", "req-00003"]
+
+
+def test_writer_replays_a_spool_left_by_a_crash(migrated: Engine, tmp_path, make_row):
+    spool = Spool(tmp_path / "spool")
+    spool.append([make_row(i).to_record() for i in range(3)])
+    with spool.path.open("ab") as handle:
+        handle.write(b'{"request_id": "req-0')  # torn by the crash, never acknowledged
+
+    async def scenario() -> int:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"), max_rows=2)
+        assert writer.degraded
+        replayed = await writer.replay()
+        assert await writer.replay() == 0
+        return replayed
+
+    assert asyncio.run(scenario()) == 3
+    assert _stored_ids(migrated) == ["req-00000", "req-00001", "req-00002"]
+
+
+def test_writer_reports_errors_that_are_not_outages(migrated: Engine, tmp_path, make_row):
+    async def scenario() -> None:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"))
+        writer.start()
+        with pytest.raises(IntegrityError, match=r"(?i)null"):
+            await writer.write(make_row(1, score=None))
+        assert not writer.degraded
+        await writer.write(make_row(2))
+        await writer.stop()
+
+    asyncio.run(scenario())
+    assert _stored_ids(migrated) == ["req-00002"]
+
+
+def test_writer_reports_a_spool_that_cannot_be_written(outage, tmp_path, make_row):
+    spool = Spool(tmp_path / "spool")
+    spool.path.mkdir()  # appending to a folder fails: the row must not be acknowledged
+
+    async def scenario() -> None:
+        writer = PredictionWriter(outage.engine, spool, max_wait_ms=1)
+        writer.start()
+        outage.down()
+        with pytest.raises(IsADirectoryError, match=r"predictions\.jsonl"):
+            await writer.write(make_row(1))
+        outage.up()
+        await writer.stop()
+
+    asyncio.run(scenario())
+
+
+def test_writer_write_needs_a_running_writer(migrated: Engine, tmp_path, make_row):
+    writer = PredictionWriter(migrated, Spool(tmp_path))
+    assert writer.queue_depth == 0
+    with pytest.raises(RuntimeError, match="not running"):
+        asyncio.run(writer.write(make_row(1)))
+
+
+def test_writer_start_twice_is_refused(migrated: Engine, tmp_path):
+    async def scenario() -> None:
+        writer = PredictionWriter(migrated, Spool(tmp_path))
+        writer.start()
+        with pytest.raises(RuntimeError, match="already running"):
+            writer.start()
+        await writer.stop()
+
+    asyncio.run(scenario())
+
+
+def test_writer_from_settings_uses_the_store_section(migrated: Engine, tmp_path: Path):
+    settings = StoreSettings(
+        group_commit_max_rows=7, group_commit_max_wait_ms=3.0, spool_dir=tmp_path / "s"
+    )
+    clock = SimulatedClock(datetime(2024, 1, 1, tzinfo=UTC))
+    writer = PredictionWriter.from_settings(migrated, settings, clock=clock)
+    assert (writer.max_rows, writer.max_wait) == (7, 0.003)
+    assert writer.spool.directory == tmp_path / "s"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_rows": 0}, "max_rows must be at least 1"),
+        ({"max_wait_ms": -1.0}, "must not be negative"),
+        ({"replay_interval_seconds": -1.0}, "must not be negative"),
+    ],
+)
+def test_writer_rejects_bad_parameters(migrated: Engine, tmp_path, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        PredictionWriter(migrated, Spool(tmp_path), **kwargs)
+
+
+def test_prediction_row_rejects_a_naive_time(make_row):
+    with pytest.raises(ConfigError, match="must be timezone-aware"):
+        make_row(1, created_at=datetime(2024, 1, 1))
+
+
+def test_prediction_row_rejects_an_unknown_variant(make_row):
+    with pytest.raises(ConfigError, match="variant must be one of"):
+        make_row(1, variant="canary")
+
+
+def test_prediction_row_round_trips_through_a_record(make_row):
+    row = make_row(3, variant="shadow", entity_id=None)
+    assert PredictionRow.from_record(row.to_record()) == row
+
+
+def test_insert_rows_accepts_nothing(migrated: Engine):
+    insert_rows(migrated, [])
+    assert count_predictions(migrated) == 0
+
+
+def test_insert_rows_counts_with_sql(migrated: Engine, make_row):
+    insert_rows(migrated, [make_row(1), make_row(1)])
+    with migrated.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Prediction)) == 1
+
+
+def test_writer_keeps_a_row_whose_caller_stopped_waiting(migrated: Engine, tmp_path, make_row):
+    async def scenario() -> None:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"), max_wait_ms=10_000)
+        writer.start()
+        impatient = asyncio.create_task(writer.write(make_row(1)))
+        await asyncio.sleep(0.01)
+        impatient.cancel()
+        await writer.stop()
+        assert impatient.cancelled()
+
+    asyncio.run(scenario())
+    assert _stored_ids(migrated) == ["req-00001"]
