@@ -91,8 +91,11 @@ class ServingSettings(_Section):
         description="Key for actions (retrain, promote, roll back, acknowledge); None disables "
         "those routes.",
     )
+    max_request_rows: int = Field(
+        default=1000, ge=1, description="Most rows one /v1/predict request may carry."
+    )
     max_batch_size: int = Field(
-        default=64, ge=1, description="Most requests the model scores in one micro-batch."
+        default=64, ge=1, description="Most rows the model scores in one micro-batch."
     )
     max_batch_wait_ms: float = Field(
         default=5.0, ge=0, description="Longest a request waits for its micro-batch to fill."

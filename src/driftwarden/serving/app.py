@@ -1,0 +1,97 @@
+"""``create_app(settings)``: the FastAPI application of one server.
+
+Start-up opens the store (migrating it), starts the group-commit writer, loads the champion and
+challenger from the registry, and polls the aliases; shut-down flushes every pending row. The
+champion's feature schema is read before the app is built, so the request model (and ``/docs``)
+show the real fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from threadpoolctl import threadpool_limits
+
+from driftwarden import __version__
+from driftwarden.core import Clock, Settings, SystemClock
+from driftwarden.core.errors import NotFoundError
+from driftwarden.registry import ModelRegistry
+from driftwarden.schema import build_request_model
+from driftwarden.serving.errors import install_error_handlers
+from driftwarden.serving.models import ModelSet
+from driftwarden.serving.routes import feedback, health, models, predict
+from driftwarden.serving.state import ServingState
+from driftwarden.store import PredictionWriter, create_store_engine, upgrade
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings, *, registry: ModelRegistry | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the API for ``settings``.
+
+    Parameters
+    ----------
+    settings : Settings
+    registry : ModelRegistry, optional
+        Defaults to the registry the settings name.
+    clock : Clock, optional
+        Times predictions and labels; simulated time in simulations.
+    """
+    clock = clock or SystemClock()
+    registry = registry or ModelRegistry(settings.registry, clock=clock)
+    try:
+        schema = registry.load(registry.champion).schema
+    except NotFoundError:
+        logger.warning("no champion model yet: /v1/predict answers 503 until one is trained")
+        schema = None
+    request_model = None if schema is None else build_request_model(schema)
+    engine = create_store_engine(
+        settings.store.url, connect_timeout=settings.store.connect_timeout_seconds
+    )
+    writer = PredictionWriter.from_settings(engine, settings.store, clock=clock)
+    model_set = ModelSet(
+        registry,
+        max_rows=settings.serving.max_batch_size,
+        max_wait_ms=settings.serving.max_batch_wait_ms,
+    )
+    state = ServingState(settings, clock, engine, writer, model_set, schema, request_model)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # One OpenMP thread per scoring call: requests are concurrent already, and spinning
+        # OpenMP threads of concurrent calls fight over the cores.
+        threadpool_limits(limits=1, user_api="openmp")
+        upgrade(engine)
+        writer.start()
+        await model_set.load_initial()
+        model_set.start_polling(settings.serving.alias_poll_interval.total_seconds())
+        try:
+            yield
+        finally:
+            await model_set.stop()
+            await writer.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="driftwarden",
+        version=__version__,
+        description="Predictions with a durable log, champion/challenger routing, and feedback.",
+        lifespan=lifespan,
+    )
+    app.state.serving = state
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(models.router)
+    app.include_router(feedback.router)
+    predict_router = predict.router
+    for route in predict_router.routes:
+        route.openapi_extra = predict.openapi_body(request_model)  # type: ignore[attr-defined]
+    app.include_router(predict_router)
+    return app

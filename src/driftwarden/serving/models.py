@@ -1,0 +1,140 @@
+"""The models a server holds (champion, challenger), scoring them, and swapping them live.
+
+Each loaded version has its own micro-batcher. A background task polls the registry aliases;
+when one moves, the new version is loaded in a worker thread and swapped in with one assignment,
+so a request in flight finishes on the model it started with and none fails during the swap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from driftwarden.core.errors import NotFoundError
+from driftwarden.registry import LoadedModel, ModelRegistry
+from driftwarden.serving.batching import MicroBatcher
+from driftwarden.serving.model_router import Arm
+from driftwarden.training import predict_scores
+
+__all__ = ["ModelSet", "ServedModel"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ServedModel:
+    """One loaded version and the batcher that scores it."""
+
+    loaded: LoadedModel
+    batcher: MicroBatcher
+    threshold: float = 0.5
+
+    @property
+    def version(self) -> int:
+        """The registry version."""
+        return self.loaded.version
+
+    async def score(self, frame: pd.DataFrame) -> NDArray[np.float64]:
+        """Probabilities of the positive class (through the micro-batcher)."""
+        return await self.batcher.submit(frame)
+
+
+class ModelSet:
+    """The champion and the challenger a server serves, kept current with the registry."""
+
+    def __init__(self, registry: ModelRegistry, *, max_rows: int, max_wait_ms: float) -> None:
+        self.registry = registry
+        self._max_rows = max_rows
+        self._max_wait_ms = max_wait_ms
+        self.models: dict[Arm, ServedModel] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self.swaps = 0
+
+    def get(self, arm: Arm) -> ServedModel | None:
+        """The model serving ``arm``, if loaded."""
+        return self.models.get(arm)
+
+    def _alias(self, arm: Arm) -> str:
+        return self.registry.champion if arm == "champion" else self.registry.challenger
+
+    def _serve(self, loaded: LoadedModel) -> ServedModel:
+        model = loaded.model
+
+        def score(frame: pd.DataFrame) -> NDArray[np.float64]:
+            return predict_scores(model, frame)
+
+        batcher = MicroBatcher(score, max_rows=self._max_rows, max_wait_ms=self._max_wait_ms)
+        batcher.start()
+        return ServedModel(loaded, batcher)
+
+    async def load_initial(self) -> None:
+        """Load whatever the aliases point to now (a missing alias leaves its arm empty)."""
+        for arm in ("champion", "challenger"):
+            await self.refresh(arm)
+
+    async def refresh(self, arm: Arm) -> bool:
+        """Load the version ``arm``'s alias points to if it changed; returns whether it swapped."""
+        alias = self._alias(arm)
+        version = await asyncio.to_thread(self.registry.alias_version, alias)
+        current = self.models.get(arm)
+        if version is None:
+            if current is not None:
+                del self.models[arm]
+                await current.batcher.stop()
+                logger.info("alias %s was removed; %s unloaded", alias, arm)
+                return True
+            return False
+        if current is not None and current.version == version:
+            return False
+        champion = self.models.get("champion")
+        try:
+            loaded = await asyncio.to_thread(self.registry.load, version)
+        except NotFoundError:
+            logger.warning(
+                "alias %s points to version %s, which could not be found", alias, version
+            )
+            return False
+        if champion is not None and loaded.schema.features != champion.loaded.schema.features:
+            logger.error(
+                "version %s has other features than the served champion %s; not swapping it in "
+                "(restart the server to serve a new schema)",
+                version,
+                champion.version,
+            )
+            return False
+        self.models[arm] = self._serve(loaded)  # one assignment: requests see old or new
+        self.swaps += 1
+        logger.info("%s is now version %s", arm, version, extra={"model_version": version})
+        if current is not None:
+            await current.batcher.stop()
+        return True
+
+    def start_polling(self, interval_seconds: float) -> None:
+        """Check the aliases every ``interval_seconds`` in the background."""
+
+        async def poll() -> None:
+            while True:
+                await asyncio.sleep(interval_seconds)
+                for arm in ("champion", "challenger"):
+                    try:
+                        await self.refresh(arm)
+                    except Exception:  # a registry hiccup must not stop serving
+                        logger.exception("checking the %s alias failed; will retry", arm)
+
+        self._poller = asyncio.get_running_loop().create_task(poll(), name="alias-poller")
+
+    async def stop(self) -> None:
+        """Stop polling and every batcher."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        for served in list(self.models.values()):
+            await served.batcher.stop()

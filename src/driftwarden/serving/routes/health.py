@@ -1,0 +1,55 @@
+"""``GET /health`` (liveness), ``GET /ready`` (model loaded, store reachable), ``GET /metrics``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from driftwarden.core.errors import StoreUnavailableError
+from driftwarden.serving.deps import State
+from driftwarden.store import check_reachable
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.get("/health", summary="Liveness: the process answers")
+async def health() -> dict[str, str]:
+    """Always ``ok`` while the process runs."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", summary="Readiness: a model is loaded and the store reachable")
+async def ready(state: State) -> JSONResponse:
+    """503 until a champion is loaded; reports the store and the spool. While the database is
+    unreachable the server still answers (rows wait in the spool), and says so here."""
+    champion = state.models.get("champion")
+    try:
+        await asyncio.to_thread(check_reachable, state.engine)
+        store: dict[str, Any] = {"reachable": True}
+    except StoreUnavailableError as exc:
+        store = {"reachable": False, "detail": str(exc)}
+    store["spooled_rows"] = state.writer.spool_size
+    store["degraded"] = state.writer.degraded
+    body = {
+        "ready": champion is not None and bool(store["reachable"]),
+        "champion": None if champion is None else champion.version,
+        "store": store,
+    }
+    return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics")
+async def metrics(state: State) -> Response:
+    """Request counts, latency, in-flight requests, model info, log queue depth and spool size."""
+    state.metrics.log_queue_depth.set(state.writer.queue_depth)
+    state.metrics.spool_rows.set(state.writer.spool_size)
+    state.metrics.model.info(
+        {arm: str(served.version) for arm, served in state.models.models.items()}
+    )
+    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,249 @@
+"""``POST /v1/predict``: score one row or a batch, log every row, answer after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from driftwarden.schema import PredictionRequest
+from driftwarden.serving.deps import PredictKey, State
+from driftwarden.serving.errors import ApiError
+from driftwarden.serving.model_router import Arm
+from driftwarden.serving.models import ServedModel
+from driftwarden.serving.schemas import BatchPrediction, Prediction
+from driftwarden.serving.state import ServingState
+from driftwarden.store import PredictionRow
+
+__all__ = ["openapi_body", "router"]
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Replace local ``$ref``s by their definitions, so the schema stands alone in OpenAPI."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def openapi_body(row_model: type[PredictionRequest] | None) -> dict[str, Any]:
+    """The request body as /docs shows it: one row, or ``{"rows": [...]}``."""
+    if row_model is None:
+        return {}
+    row = row_model.model_json_schema()
+    row = _inline(row, row.pop("$defs", {}))
+    rows = {
+        "type": "object",
+        "title": "Batch",
+        "properties": {"rows": {"type": "array", "items": row, "minItems": 1}},
+        "required": ["rows"],
+        "additionalProperties": False,
+    }
+    schema = {"oneOf": [row, rows]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _parse(state: ServingState, raw: bytes) -> tuple[list[PredictionRequest], bool]:
+    model = state.request_model
+    if model is None:
+        raise ApiError(503, "no_model", "no champion model is loaded; run `driftwarden train`")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}", "body") from exc
+    batch = isinstance(data, dict) and "rows" in data
+    items = data["rows"] if batch else [data]
+    if batch and (not isinstance(items, list) or not items):
+        raise ApiError(422, "invalid_request", "rows must be a non-empty list of rows", "rows")
+    limit = state.settings.serving.max_request_rows
+    if len(items) > limit:
+        raise ApiError(
+            413, "batch_too_large", f"{len(items)} rows sent; at most {limit} per request", "rows"
+        )
+    rows: list[PredictionRequest] = []
+    for index, item in enumerate(items):
+        try:
+            rows.append(model.model_validate(item))
+        except ValidationError as exc:
+            prefix: tuple[Any, ...] = ("rows", index) if batch else ()
+            errors = [{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors()]
+            raise RequestValidationError(errors) from exc
+    return rows, batch
+
+
+def _count_unseen(state: ServingState, frame: pd.DataFrame) -> None:
+    schema = state.schema
+    if schema is None:
+        return
+    for spec in schema.features:
+        if spec.kind == "categorical" and spec.categories:
+            values = frame[spec.name].dropna()
+            unseen = int((~values.isin(spec.categories)).sum())
+            if unseen:
+                state.metrics.unseen_categories.labels(spec.name).inc(unseen)
+
+
+async def _score(
+    served: ServedModel, rows: list[PredictionRequest]
+) -> tuple[pd.DataFrame, list[float]]:
+    schema = served.loaded.schema
+    frame = schema.coerce_frame(pd.DataFrame([r.feature_values() for r in rows]))
+    features = frame[schema.feature_names]
+    scores = await served.score(features)
+    return features, [float(s) for s in scores]
+
+
+def _records(features: pd.DataFrame) -> list[dict[str, Any]]:
+    """The logged feature values of each row: plain JSON values, missing as null."""
+    return [
+        {str(key): (None if pd.isna(value) else value) for key, value in record.items()}
+        for record in features.to_dict(orient="records")
+    ]
+
+
+def _log_rows(
+    served: ServedModel,
+    variant: str,
+    ids: list[str],
+    rows: list[PredictionRequest],
+    features: pd.DataFrame,
+    scores: list[float],
+    *,
+    created_at: datetime,
+    latency_ms: float,
+) -> list[PredictionRow]:
+    return [
+        PredictionRow(
+            request_id=request_id,
+            created_at=created_at,
+            model_version=served.version,
+            variant=variant,
+            features=record,
+            score=score,
+            label=int(score >= served.threshold),
+            latency_ms=latency_ms,
+            entity_id=row.entity_value(),
+        )
+        for request_id, row, score, record in zip(
+            ids, rows, scores, _records(features), strict=True
+        )
+    ]
+
+
+@router.post(
+    "/v1/predict",
+    dependencies=[PredictKey],
+    response_model=Prediction | BatchPrediction,
+    summary="Score one row or a batch of rows",
+    responses={
+        400: {"description": "malformed JSON"},
+        413: {"description": "batch too large"},
+        422: {"description": "a field is missing or invalid; `field` names it"},
+        503: {"description": "no model loaded"},
+    },
+)
+async def predict(request: Request, state: State) -> Prediction | BatchPrediction:
+    """Score rows with the champion (or the challenger, for the share of entities routed to it).
+
+    The answer comes only after every row is committed to the prediction log (or to the local
+    spool while the database is unreachable).
+    """
+    started = time.perf_counter()
+    state.metrics.in_flight.inc()
+    status = "500"
+    try:
+        rows, batch = _parse(state, await request.body())
+        ids = [r.request_id or uuid.uuid4().hex for r in rows]
+        challenger = state.models.get("challenger") is not None
+        arms: list[Arm] = [
+            state.router.arm(row.entity_value() or rid, challenger_available=challenger)
+            for row, rid in zip(rows, ids, strict=True)
+        ]
+        answers: dict[int, Prediction] = {}
+        log: list[PredictionRow] = []
+        now = state.clock.now()
+        for arm in ("champion", "challenger"):
+            positions = [i for i, a in enumerate(arms) if a == arm]
+            if not positions:
+                continue
+            served = state.models.get(arm)
+            if served is None:
+                raise ApiError(
+                    503, "no_model", "no champion model is loaded; run driftwarden train"
+                )
+            subset = [rows[i] for i in positions]
+            features, scores = await _score(served, subset)
+            _count_unseen(state, features)
+            latency = (time.perf_counter() - started) * 1000
+            logged = _log_rows(served, arm, [ids[i] for i in positions], subset, features, scores,
+                               created_at=now, latency_ms=latency)  # fmt: skip
+            log.extend(logged)
+            for i, row in zip(positions, logged, strict=True):
+                answers[i] = Prediction(
+                    request_id=row.request_id,
+                    probability=row.score,
+                    label=row.label,
+                    model_version=row.model_version,
+                    variant=arm,
+                )
+            state.metrics.predictions.labels(str(served.version), arm).inc(len(positions))
+        await asyncio.gather(*(state.writer.write(row) for row in log))
+        if state.router.shadows(challenger_available=challenger):
+            task = asyncio.get_running_loop().create_task(_shadow(state, rows, ids, now))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+        done = [answers[i] for i in range(len(rows))]
+        status = "200"
+        return BatchPrediction(predictions=done) if batch else done[0]
+    except ApiError as exc:
+        status = str(exc.status)
+        raise
+    except RequestValidationError:
+        status = "422"
+        raise
+    finally:
+        state.metrics.in_flight.dec()
+        state.metrics.requests.labels("predict", status).inc()
+        state.metrics.latency.labels("predict").observe(time.perf_counter() - started)
+        state.metrics.log_queue_depth.set(state.writer.queue_depth)
+        state.metrics.spool_rows.set(state.writer.spool_size)
+
+
+# Shadow tasks are kept referenced until they finish, so they are not garbage-collected early.
+_background: set[asyncio.Task[None]] = set()
+
+
+async def _shadow(
+    state: ServingState, rows: list[PredictionRequest], ids: list[str], now: datetime
+) -> None:
+    """Score with the challenger off the response path and log it as the ``shadow`` variant."""
+    served = state.models.get("challenger")
+    if served is None:
+        return
+    try:
+        started = time.perf_counter()
+        features, scores = await _score(served, rows)
+        shadow_ids = [f"{request_id}:shadow" for request_id in ids]
+        latency = (time.perf_counter() - started) * 1000
+        logged = _log_rows(served, "shadow", shadow_ids, rows, features, scores,
+                           created_at=now, latency_ms=latency)  # fmt: skip
+        await asyncio.gather(*(state.writer.write(row) for row in logged))
+        state.metrics.predictions.labels(str(served.version), "shadow").inc(len(rows))
+    except Exception:  # the shadow must never disturb serving
+        logger.exception("shadow scoring failed")

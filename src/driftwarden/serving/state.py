@@ -1,0 +1,31 @@
+"""Everything one server holds: settings, clock, store, writer, models, router, metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+
+from driftwarden.core import Clock, Settings
+from driftwarden.schema import FeatureSchema, PredictionRequest
+from driftwarden.serving.metrics import ServerMetrics
+from driftwarden.serving.model_router import ModelRouter
+from driftwarden.serving.models import ModelSet
+from driftwarden.store import PredictionWriter
+
+__all__ = ["ServingState"]
+
+
+@dataclass(slots=True)
+class ServingState:
+    """The state of one server; routes reach it through ``request.app.state.serving``."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    writer: PredictionWriter
+    models: ModelSet
+    schema: FeatureSchema | None
+    request_model: type[PredictionRequest] | None
+    router: ModelRouter = field(default_factory=ModelRouter)
+    metrics: ServerMetrics = field(default_factory=ServerMetrics)
