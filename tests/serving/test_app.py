@@ -225,3 +225,23 @@ def test_shadow_mode_answers_with_the_champion_and_logs_the_challenger_too(clien
         "shadow",
         2,
     )
+
+
+def test_server_starts_and_answers_while_the_store_is_down(make_settings, registry_with_models):
+    # Port 1 on loopback refuses connections: a real, unreachable PostgreSQL.
+    settings = make_settings(
+        store={
+            "url": "postgresql+psycopg://postgres@127.0.0.1:1/test",
+            "connect_timeout_seconds": 1,
+        }
+    )
+    with TestClient(create_app(settings, registry=registry_with_models)) as http:
+        response = http.post("/v1/predict", json={**ROW, "request_id": "kept"})
+        assert response.status_code == 200
+        ready = http.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["store"]["reachable"] is False
+        assert ready.json()["store"]["spooled_rows"] == 1
+        assert ready.json()["store"]["degraded"] is True
+    spool = (settings.store.spool_dir).glob("*")
+    assert any("kept" in path.read_text() for path in spool if path.is_file())

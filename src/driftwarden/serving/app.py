@@ -8,11 +8,15 @@ show the real fields.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from threadpoolctl import threadpool_limits
 
 from driftwarden import __version__
@@ -29,6 +33,31 @@ from driftwarden.store import PredictionWriter, create_store_engine, upgrade
 __all__ = ["create_app"]
 
 logger = logging.getLogger(__name__)
+
+# Seconds between attempts to migrate a store that was unreachable at start-up.
+_MIGRATE_RETRY_SECONDS = 2.0
+
+
+async def _migrate(engine: Engine, writer: PredictionWriter) -> None:
+    """Migrate the store; while it is unreachable, keep serving (rows spool) and retry.
+
+    A database that is down when the server starts must not keep the API down: predictions are
+    answered and spooled, and replayed once the store is reachable and migrated.
+    """
+    while True:
+        try:
+            await asyncio.to_thread(upgrade, engine)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning(
+                "the prediction store is unreachable (%s); serving from the spool, retrying in %ss",
+                str(exc).splitlines()[0],
+                _MIGRATE_RETRY_SECONDS,
+            )
+            await asyncio.sleep(_MIGRATE_RETRY_SECONDS)
+        else:
+            if writer.spool_size:
+                await writer.replay()
+            return
 
 
 def create_app(
@@ -68,13 +97,16 @@ def create_app(
         # One OpenMP thread per scoring call: requests are concurrent already, and spinning
         # OpenMP threads of concurrent calls fight over the cores.
         threadpool_limits(limits=1, user_api="openmp")
-        upgrade(engine)
+        migrations = asyncio.get_running_loop().create_task(_migrate(engine, writer))
         writer.start()
         await model_set.load_initial()
         model_set.start_polling(settings.serving.alias_poll_interval.total_seconds())
         try:
             yield
         finally:
+            migrations.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await migrations
             await model_set.stop()
             await writer.stop()
             engine.dispose()
