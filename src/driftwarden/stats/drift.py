@@ -8,23 +8,25 @@ configured). P-values are reported beside it and only *gate small samples*: belo
 ``alpha`` is reported as ok, with the reason, because small windows produce large effect sizes by
 chance. A window with fewer than ``min_samples`` usable values gets ``insufficient_data``.
 
-Features are independent, so they are computed in a thread pool (numpy releases the GIL in the
-heavy loops).
+Features are independent: the passes over the window's columns (numpy and pyarrow release the
+GIL in them) run in a thread pool, and the verdicts, computed from fixed-size summaries, follow on
+the calling thread.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from driftwarden.stats._encoding import encode_categories
+from driftwarden.stats._encoding import EncodedColumn, encode_categories
 from driftwarden.stats._validation import clean_numeric
 from driftwarden.stats.chi2 import chi2_goodness_of_fit
 from driftwarden.stats.errors import ColumnMismatchError, StatsError
@@ -312,9 +314,10 @@ def numeric_drift(
     return _verdict(config, feature, "numeric", deciding, results, ks_p, n_ref, n_cur)
 
 
-def _numeric_feature(
-    profile: NumericProfile, values: Any, config: DriftConfig, name: str
-) -> tuple[FeatureDrift, FeatureQuality]:
+def _place_numeric(
+    profile: NumericProfile, values: Any, name: str
+) -> tuple[NumericWindow, FeatureQuality]:
+    """The heavy, GIL-free part of a numeric feature: clean the values and place them."""
     clean = clean_numeric(values, name)
     window = profile.place(clean.values)
     if profile.range_min == profile.minimum and profile.range_max == profile.maximum:
@@ -323,13 +326,24 @@ def _numeric_feature(
         x = clean.values
         out_of_range = int(np.count_nonzero((x < profile.range_min) | (x > profile.range_max)))
     quality = FeatureQuality(name, clean.n_rows, clean.n_missing, clean.n_invalid, out_of_range, 0)
-    return numeric_drift(profile, window, config, name), quality
+    return window, quality
 
 
-def _categorical_feature(
-    profile: CategoricalProfile, values: Any, config: DriftConfig, name: str
-) -> tuple[FeatureDrift, FeatureQuality]:
+def _encode_categorical(
+    profile: CategoricalProfile, values: Any, name: str
+) -> tuple[EncodedColumn, FeatureQuality]:
+    """The heavy part of a categorical feature: count the window's categories."""
     encoded = encode_categories(values, profile.categories, name)
+    # A truncated profile cannot tell unseen values from its folded rare ones (see below).
+    n_unseen = 0 if profile.truncated else int(encoded.unseen_counts.sum())
+    n_rows = int(encoded.counts.sum())
+    return encoded, FeatureQuality(name, n_rows, encoded.n_missing, 0, 0, n_unseen)
+
+
+def categorical_drift(
+    profile: CategoricalProfile, encoded: EncodedColumn, config: DriftConfig, name: str
+) -> FeatureDrift:
+    """Every categorical method for one encoded window, and the verdict."""
     category_counts = encoded.category_counts
     unseen_counts = encoded.unseen_counts
     if profile.truncated:
@@ -349,10 +363,8 @@ def _categorical_feature(
             observed = np.append(observed, n_unseen)
             expected = np.append(expected, 0)
     n_cur = int(observed.sum())
-    n_rows = n_cur + encoded.n_missing
-    quality = FeatureQuality(name, n_rows, encoded.n_missing, 0, 0, n_unseen)
     if profile.n < config.min_samples or n_cur < config.min_samples:
-        return _insufficient(config, name, "categorical", profile.n, n_cur, unseen), quality
+        return _insufficient(config, name, "categorical", profile.n, n_cur, unseen)
     deciding = config.method_for(name, "categorical")
     psi = population_stability_index(expected, observed, eps=config.eps)
     js = jensen_shannon_distance(expected, observed)
@@ -365,10 +377,9 @@ def _categorical_feature(
         _result(config, name, deciding, "jensen_shannon", js),
         MethodResult(method="chi2", statistic=chi2, p_value=chi2_p),
     )
-    verdict = _verdict(
+    return _verdict(
         config, name, "categorical", deciding, results, chi2_p, profile.n, n_cur, unseen
     )
-    return verdict, quality
 
 
 def _check_columns(
@@ -431,23 +442,29 @@ def compare(
         raise StatsError(f"extra_columns must be 'error' or 'ignore', got {extra_columns!r}")
     n_rows = _check_columns(profile, window, extra_columns)
 
-    def run(name: str) -> tuple[FeatureDrift, FeatureQuality]:
+    def summarise(name: str) -> tuple[Callable[[], FeatureDrift], FeatureQuality]:
+        """Pass over one column; return how to decide its verdict, and its quality."""
         feature = profile.features[name]
         if isinstance(feature, NumericProfile):
-            return _numeric_feature(feature, window[name], config, name)
-        return _categorical_feature(feature, window[name], config, name)
+            placed, quality = _place_numeric(feature, window[name], name)
+            return partial(numeric_drift, feature, placed, config, name), quality
+        encoded, quality = _encode_categorical(feature, window[name], name)
+        return partial(categorical_drift, feature, encoded, config, name), quality
 
     names = list(profile.features)
     workers = min(config.n_jobs or os.cpu_count() or 1, max(len(names), 1))
+    # Two phases: the passes over the window (numpy and pyarrow, which release the GIL) run in
+    # threads; the verdicts, many small Python steps over fixed-size summaries, run after them on
+    # this thread. Mixing the two in the threads made each pass wait for the GIL behind them.
     if workers > 1:
-        # Categorical encoding holds the GIL longer than the numeric pass: start it first, so the
-        # numeric features fill the other threads instead of queueing behind it at the end.
+        # Categorical encoding is the longest single pass: start it first.
         order = sorted(names, key=lambda name: profile.features[name].kind != "categorical")
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            done = dict(zip(order, pool.map(run, order), strict=True))
-        outcomes = [done[name] for name in names]
+            done = dict(zip(order, pool.map(summarise, order), strict=True))
+        summaries = [done[name] for name in names]
     else:
-        outcomes = [run(name) for name in names]
+        summaries = [summarise(name) for name in names]
+    verdicts = {name: decide() for name, (decide, _) in zip(names, summaries, strict=True)}
 
     prediction = prediction_quality = None
     if scores is not None:
@@ -461,13 +478,12 @@ def compare(
                 f"scores has {n_scores} values but the window has {n_rows} rows; send one score "
                 "per row"
             )
-        prediction, prediction_quality = _numeric_feature(
-            profile.prediction, scores, config, "prediction"
-        )
+        placed, prediction_quality = _place_numeric(profile.prediction, scores, "prediction")
+        prediction = numeric_drift(profile.prediction, placed, config, "prediction")
     return DriftReport(
         n_rows=n_rows,
-        features={name: outcome[0] for name, outcome in zip(names, outcomes, strict=True)},
-        quality={name: outcome[1] for name, outcome in zip(names, outcomes, strict=True)},
+        features=verdicts,
+        quality={name: summary[1] for name, summary in zip(names, summaries, strict=True)},
         prediction=prediction,
         prediction_quality=prediction_quality,
         min_samples=config.min_samples,
