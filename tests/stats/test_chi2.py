@@ -77,14 +77,31 @@ def test_chi2_categorical_compare_gives_unseen_categories_an_eps_bucket() -> Non
     assert statistic > 1_000
 
 
-def test_chi2_categorical_compare_of_a_truncated_profile_tests_the_other_bucket() -> None:
+def test_chi2_categorical_compare_of_a_truncated_profile_tests_other_and_unseen() -> None:
     reference = ["a"] * 500 + ["b"] * 300 + ["c"] * 150 + ["d"] * 50
     current = ["a"] * 200 + ["b"] * 200 + ["d"] * 60 + ["zzz"] * 40
-    # Two categories kept; c and d (200 rows) become "other", where d and zzz are counted.
+    # Two categories kept; c and d (200 rows) become "other", where d is counted; the profile
+    # remembers c and d by hash, so zzz is unseen and gets the eps bucket.
+    shares = np.append(np.array([0.5, 0.3, 0.2]) * (1 - DEFAULT_EPS), DEFAULT_EPS)
+    observed = np.array([200, 200, 60, 40])
+    expected = stats.chisquare(observed, 500 * shares)
+
+    statistic, p_value = categorical_chi2(reference, current, max_categories=2)
+
+    assert statistic == pytest.approx(expected.statistic, rel=1e-9)
+    assert p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_chi2_categorical_compare_of_a_truncated_profile_without_hashes_tests_other() -> None:
+    reference = ["a"] * 500 + ["b"] * 300 + ["c"] * 150 + ["d"] * 50
+    current = ["a"] * 200 + ["b"] * 200 + ["d"] * 60 + ["zzz"] * 40
+    # No folded category remembered: d and zzz (100 rows) are both counted as "other".
     observed = np.array([200, 200, 100])
     expected = stats.chisquare(observed, 500 * np.array([0.5, 0.3, 0.2]))
 
-    statistic, p_value = categorical_chi2(reference, current, max_categories=2)
+    statistic, p_value = categorical_chi2(
+        reference, current, max_categories=2, max_folded_categories=0
+    )
 
     assert statistic == pytest.approx(expected.statistic, rel=1e-9)
     assert p_value == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import sys
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -399,16 +402,55 @@ def test_compare_names_unseen_categories_and_counts_them_in_quality() -> None:
     assert verdict.severity is Severity.CRITICAL
 
 
-def test_compare_truncated_profile_counts_unlisted_values_as_other() -> None:
-    reference = ["a"] * 500 + ["b"] * 300 + [f"rare{i}" for i in range(200)]
-    current = ["a"] * 250 + ["b"] * 150 + ["rare7"] * 50 + ["brand_new"] * 50
+_TRUNCATED_REFERENCE = ["a"] * 500 + ["b"] * 300 + [f"rare{i}" for i in range(200)]
+_TRUNCATED_WINDOW = ["a"] * 250 + ["b"] * 150 + ["rare7"] * 50 + ["brand_new"] * 50
 
-    verdict, report = _categorical(reference, current, max_categories=2)
+
+def test_compare_truncated_profile_tells_unseen_values_from_folded_ones() -> None:
+    verdict, report = _categorical(_TRUNCATED_REFERENCE, _TRUNCATED_WINDOW, max_categories=2)
+
+    # rare7 is one of the 200 folded categories and counts as "other"; brand_new is unseen.
+    assert verdict.unseen_categories == ("brand_new",)
+    assert report.quality["c"].n_unseen == 50
+    # Buckets a, b, other, unseen: p = .5 .3 .2 0, q = .5 .3 .1 .1.
+    expected_psi = (0.1 - 0.2) * math.log(0.1 / 0.2) + (0.1 - 1e-4) * math.log(0.1 / 1e-4)
+    assert verdict.statistic == pytest.approx(expected_psi, rel=1e-12)
+    assert verdict.severity is Severity.CRITICAL
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        {"max_folded_categories": 0},
+        # 200 folded categories, one more than may be remembered: none is.
+        {"max_folded_categories": 199},
+    ],
+    ids=["none_remembered", "over_the_cap"],
+)
+def test_compare_truncated_profile_without_hashes_counts_unlisted_values_as_other(fit) -> None:
+    verdict, report = _categorical(_TRUNCATED_REFERENCE, _TRUNCATED_WINDOW, max_categories=2, **fit)
 
     assert verdict.unseen_categories == ()
     assert report.quality["c"].n_unseen == 0
     # "other": 20% of the reference, 100 of 500 (20%) in the window: no drift at all.
     assert verdict.statistic == pytest.approx(0.0, abs=1e-12)
+
+
+def test_compare_truncated_profile_written_without_hashes_counts_unlisted_values_as_other():
+    profile = ReferenceProfile.fit(
+        {"c": _TRUNCATED_REFERENCE}, {"c": "categorical"}, max_categories=2
+    )
+    data = profile.to_dict()
+    # A profile written before the folded hashes were kept.
+    del data["features"][0]["folded_hashes"]
+    del data["max_folded_categories"]
+    legacy = ReferenceProfile.from_dict(data)
+
+    report = legacy.compare({"c": _TRUNCATED_WINDOW}, config=SERIAL)
+
+    assert report.features["c"].unseen_categories == ()
+    assert report.quality["c"].n_unseen == 0
+    assert report.features["c"].statistic == pytest.approx(0.0, abs=1e-12)
 
 
 def test_compare_maps_mixed_type_categories_to_the_same_category() -> None:
@@ -727,9 +769,31 @@ def test_compare_is_invariant_to_the_row_order_of_the_window(seed: int, n: int, 
 
 
 _HUGE = 1e300
+_MAX = sys.float_info.max
 numbers = st.one_of(
     st.floats(min_value=-_HUGE, max_value=_HUGE),
-    st.sampled_from([0.0, 1.0, -1.0, _HUGE, -_HUGE, 5e-324, math.nan, math.inf, -math.inf]),
+    # The whole float range, and the values next to its ends: distances between them and their
+    # sums are beyond the largest float.
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(
+        [
+            0.0,
+            1.0,
+            -1.0,
+            _HUGE,
+            -_HUGE,
+            5e-324,
+            math.nan,
+            math.inf,
+            -math.inf,
+            _MAX,
+            -_MAX,
+            1.7e308,
+            -1.7e308,
+            math.nextafter(_MAX, 0.0),
+            -math.nextafter(_MAX, 0.0),
+        ]
+    ),
 )
 labels = st.one_of(
     st.sampled_from(["a", "b", "", " ", "1", "1.0"]),
@@ -785,13 +849,38 @@ def test_compare_report_is_strict_json_for_adversarial_input(data, min_samples, 
     verdicts = [*report.features.values(), report.prediction]
     for verdict in verdicts:
         assert verdict is not None
+        # The numbers themselves, not their JSON form, which would hide an infinity as null.
+        _assert_finite_numbers(verdict)
         if verdict.severity is not Severity.INSUFFICIENT_DATA:
             assert verdict.statistic is not None
-            assert not math.isnan(verdict.statistic)
             assert verdict.statistic >= 0.0
+            assert len(verdict.results) == (4 if verdict.kind == "numeric" else 3)
             for result in verdict.results:
-                assert not math.isnan(result.statistic)
+                assert result.statistic >= 0.0
+    for quality in [*report.quality.values(), report.prediction_quality]:
+        assert quality is not None
+        _assert_finite_numbers(quality)
     assert ReferenceProfile.from_json(profile.to_json()).to_dict() == profile.to_dict()
+
+
+def _numbers_in(value: Any) -> list[float]:
+    """Every int and float in a result dataclass, its properties' values and its nested results."""
+    if isinstance(value, bool | str | Enum) or value is None:
+        return []
+    if isinstance(value, int | float):
+        return [value]
+    if isinstance(value, tuple | list):
+        return [number for item in value for number in _numbers_in(item)]
+    assert dataclasses.is_dataclass(value)
+    found = [n for f in dataclasses.fields(value) for n in _numbers_in(getattr(value, f.name))]
+    properties = [name for name, item in vars(type(value)).items() if isinstance(item, property)]
+    return found + [n for name in properties for n in _numbers_in(getattr(value, name))]
+
+
+def _assert_finite_numbers(value: Any) -> None:
+    numbers = _numbers_in(value)
+    assert numbers
+    assert all(math.isfinite(number) for number in numbers), numbers
 
 
 def test_compare_scores_of_another_length_is_an_error() -> None:

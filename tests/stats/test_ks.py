@@ -114,6 +114,43 @@ def test_ks_compare_agrees_with_scipy_within_the_error_bound(global_random_seed:
     assert result.p_value == pytest.approx(asymptotic.pvalue, abs=0.02)
 
 
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("n_quantiles", [10, 100, 999, 1000, 2000])
+def test_ks_compare_error_bound_holds_and_is_at_most_one_over_n_quantiles(
+    n_quantiles: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    reference = rng.normal(0.0, 1.0, 20_000)
+    current = rng.normal(0.02, 1.05, 5_000)
+    profile = ReferenceProfile.fit({"x": reference}, {"x": "numeric"}, n_quantiles=n_quantiles)
+    exact = stats.ks_2samp(reference, current).statistic
+
+    result = profile.compare({"x": current}, config=DriftConfig(n_jobs=1)).features["x"]
+    ks = result.result("ks")
+
+    assert ks.error_bound is not None
+    assert abs(ks.statistic - exact) <= ks.error_bound + 1e-12
+    # The documented guarantee: within 1 / n_quantiles, so within 1e-3 from 1000 up.
+    assert ks.error_bound < 1.0 / n_quantiles
+    if n_quantiles >= 1000:
+        assert abs(ks.statistic - exact) <= 1e-3
+
+
+def test_ks_compare_with_the_coarsest_grid_reports_the_error_it_may_make() -> None:
+    rng = np.random.default_rng(3)
+    reference = rng.normal(0.0, 1.0, 20_000)
+    current = rng.normal(0.02, 1.05, 5_000)
+    # n_quantiles may be as low as n_bins: the grid is then the deciles alone.
+    profile = ReferenceProfile.fit({"x": reference}, {"x": "numeric"}, n_quantiles=10)
+    exact = stats.ks_2samp(reference, current).statistic
+
+    ks = profile.compare({"x": current}, config=DriftConfig(n_jobs=1)).features["x"].result("ks")
+
+    # Off by more than 1e-3, and the reported bound says so.
+    assert ks.error_bound is not None
+    assert 1e-3 < abs(ks.statistic - exact) <= ks.error_bound < 0.1
+
+
 @pytest.mark.parametrize("seed", range(100))
 def test_ks_compare_is_exact_on_discrete_integer_data(seed: int) -> None:
     rng = np.random.default_rng(seed)

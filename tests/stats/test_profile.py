@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from driftwarden.stats import (
     Severity,
     StatsError,
 )
-from driftwarden.stats.profile import PROFILE_FORMAT, Kind
+from driftwarden.stats.profile import PROFILE_FORMAT, Kind, category_hash
 
 KINDS: dict[str, Kind] = {"age": "numeric", "plan": "categorical", "charges": "numeric"}
 
@@ -78,6 +79,60 @@ def test_reference_profile_fit_counts_at_and_between_edges() -> None:
     assert feature.edges.tolist() == [1.0, 3.0, 7.0]
     assert feature.atom_counts.tolist() == [2, 3, 1]
     assert feature.open_counts.tolist() == [0, 1, 0, 0]
+
+
+def test_numeric_profile_fit_keeps_the_mean_position_between_edges() -> None:
+    # Quantiles at 0, 1/2, 1: 0.0, 1.0 (2nd of 4 values), 10.0; 4.0 lies a third of the way from
+    # 1 to 10. Intervals holding no value (and the two outside the grid) get the centre, 0.5.
+    feature = NumericProfile.fit("x", np.array([0.0, 1.0, 4.0, 10.0]), n_bins=2, n_quantiles=2)
+
+    assert feature.edges.tolist() == [0.0, 1.0, 10.0]
+    assert feature.open_counts.tolist() == [0, 0, 1, 0]
+    assert feature.open_positions is not None
+    assert feature.open_positions.tolist() == pytest.approx([0.5, 0.5, 1 / 3, 0.5], rel=1e-15)
+
+
+def test_numeric_profile_place_sums_distances_below_the_upper_edges() -> None:
+    feature = NumericProfile.fit("x", np.array([0.0, 1.0, 4.0, 10.0]), n_bins=2, n_quantiles=2)
+
+    window = feature.place(np.array([0.5, 2.0, 5.0, 12.0, -3.0, 1.0]))
+
+    # (0, 1) holds 0.5: 1 - 0.5; (1, 10) holds 2 and 5: 8 + 5; 1.0 is an edge and adds nothing.
+    assert window.open_gaps.tolist() == [0.0, 0.5, 13.0, 0.0]
+    # -3 is 3 below the first edge, 12 is 2 above the last.
+    exponent = window.excess_exponent
+    below, above = (math.ldexp(v, exponent) for v in (window.below_excess, window.above_excess))
+    assert (below, above) == (3.0, 2.0)
+    assert (window.below_sum, window.above_sum) == (-3.0, 12.0)
+
+
+def test_numeric_profile_place_keeps_sums_past_the_largest_float_scaled() -> None:
+    big = sys.float_info.max
+    feature = NumericProfile.fit("x", np.array([-1.0, 0.0, 1.0]), n_bins=2, n_quantiles=2)
+
+    window = feature.place(np.array([-big, -big, big, big, big]))
+
+    # Below: 2 * (big - 1), above: 3 * (big - 1); both beyond the largest float.
+    below = math.ldexp(window.below_excess, window.excess_exponent - 1030)
+    above = math.ldexp(window.above_excess, window.excess_exponent - 1030)
+    assert below == pytest.approx(2 * math.ldexp(big, -1030), rel=1e-15)
+    assert above == pytest.approx(3 * math.ldexp(big, -1030), rel=1e-15)
+    assert (window.below_sum, window.above_sum) == (-math.inf, math.inf)
+
+
+def test_numeric_profile_of_huge_values_places_tiny_ones_exactly() -> None:
+    # Every value is an edge. The grid is handled in units of 2**1024, where 1e-300 and 2e-300
+    # would both be 0: the placement still tells them apart.
+    reference = np.array([-1e308, 1e-300, 2e-300, 1e308])
+    feature = NumericProfile.fit("x", reference, n_bins=2, n_quantiles=4)
+
+    window = feature.place(np.array([1e-300, 1.5e-300, 2e-300, 2e-300, 5e307]))
+
+    assert feature.unit_exponent == 1024
+    assert window.atom_counts.tolist() == [0, 1, 2, 0]
+    assert window.open_counts.tolist() == [0, 0, 1, 1, 0]
+    # 1e308 - 5e307 in units of 2**1024.
+    assert window.open_gaps[3] == pytest.approx(math.ldexp(5e307, -1024), rel=1e-15)
 
 
 def test_numeric_profile_place_counts_below_at_between_and_above() -> None:
@@ -153,6 +208,60 @@ def test_categorical_profile_keeps_the_most_frequent_categories() -> None:
     assert feature.truncated
 
 
+def test_categorical_profile_remembers_folded_categories_by_sorted_hash() -> None:
+    values = ["a"] + ["b"] * 2 + ["c"] + ["d"] * 2 + ["e"] + ["f"] * 5
+
+    feature = CategoricalProfile.fit("x", values, max_categories=3)
+
+    # a, c and e are folded into "other".
+    assert feature.folded_hashes is not None
+    assert feature.folded_hashes.tolist() == sorted(category_hash(label) for label in "ace")
+    assert feature.may_be_folded(["c", "z", "e", "b"]).tolist() == [True, False, True, False]
+    data = feature.to_dict()
+    assert data["folded_hashes"] == [f"{value:016x}" for value in feature.folded_hashes.tolist()]
+    restored = CategoricalProfile.from_dict(json.loads(json.dumps(data)))
+    assert restored.to_dict() == data
+
+
+def test_reference_profile_from_json_rejects_a_folded_hash_that_is_not_hex() -> None:
+    data = ReferenceProfile.fit(
+        {"c": ["a"] * 5 + ["b", "c"]}, {"c": "categorical"}, max_categories=1
+    ).to_dict()
+    data["features"][0]["folded_hashes"][0] = "not hex"
+
+    with pytest.raises(StatsError, match="not a reference profile: ValueError"):
+        ReferenceProfile.from_json(json.dumps(data))
+
+
+def test_categorical_profile_keeps_no_hashes_past_max_folded_categories() -> None:
+    values = ["a"] * 10 + [f"rare{i}" for i in range(50)]
+
+    capped = CategoricalProfile.fit("x", values, max_categories=1, max_folded_categories=49)
+    kept = CategoricalProfile.fit("x", values, max_categories=1, max_folded_categories=50)
+
+    assert capped.folded_hashes is None
+    assert capped.to_dict()["folded_hashes"] is None
+    # Without hashes, any unlisted value may be a folded one.
+    assert capped.may_be_folded(["rare1", "new"]).tolist() == [True, True]
+    assert kept.folded_hashes is not None
+    assert kept.folded_hashes.size == 50
+    assert kept.may_be_folded(["rare1", "new"]).tolist() == [True, False]
+
+
+def test_categorical_profile_not_truncated_folds_nothing() -> None:
+    feature = CategoricalProfile.fit("x", ["a", "b", "a"], max_categories=5)
+
+    assert feature.folded_hashes is not None
+    assert feature.folded_hashes.size == 0
+    assert feature.may_be_folded(["z"]).tolist() == [False]
+
+
+def test_category_hash_is_stable_across_processes() -> None:
+    # BLAKE2b with an 8-byte digest; Python's hash() of text changes from one process to another.
+    assert category_hash("a") == 0x40F89E395B66422F
+    assert category_hash("plan-ü") != category_hash("plan-u")
+
+
 def test_categorical_profile_of_mixed_types_merges_equal_labels() -> None:
     values = np.array([1, "1", 1.0, 0, "0", 2.5], dtype=object)
 
@@ -184,6 +293,7 @@ def test_reference_profile_fit_ignores_columns_not_in_kinds() -> None:
         ({"n_bins": 1}, "n_bins must be >= 2, got 1"),
         ({"n_bins": 10, "n_quantiles": 9}, r"n_quantiles must be >= n_bins \(10\), got 9"),
         ({"max_categories": 0}, "max_categories must be >= 1, got 0"),
+        ({"max_folded_categories": -1}, "max_folded_categories must be >= 0, got -1"),
     ],
 )
 def test_reference_profile_fit_rejects_bad_parameters(options: dict[str, Any], message: str):
@@ -319,8 +429,9 @@ def test_reference_profile_from_json_rejects_another_format_version(version: obj
         (lambda data: data.update(features=7), "TypeError"),
         (lambda data: data.update(n_rows="many"), "ValueError"),
         (lambda data: data.update(prediction={"kind": "numeric"}), "KeyError"),
+        (lambda data: data["features"][0]["open_positions"].pop(), "ValueError"),
     ],
-    ids=["format", "n_bins", "edges", "features", "n_rows", "prediction"],
+    ids=["format", "n_bins", "edges", "features", "n_rows", "prediction", "open_positions"],
 )
 def test_reference_profile_from_json_rejects_a_damaged_profile(change: Any, error: str) -> None:
     data = ReferenceProfile.fit({"x": np.arange(100.0)}, {"x": "numeric"}).to_dict()
@@ -359,6 +470,13 @@ def test_numeric_profile_place_counts_a_long_window_exactly() -> None:
     assert window.open_counts.tolist() == [*between.tolist(), values.size - at_or_below[-1]]
     assert window.below_sum == pytest.approx(values[values < feature.edges[0]].sum(), rel=1e-12)
     assert window.above_sum == pytest.approx(values[values > feature.edges[-1]].sum(), rel=1e-12)
+    index = np.searchsorted(feature.edges, values, side="left")
+    inside = (index > 0) & (index < feature.edges.size)
+    gaps = np.bincount(
+        index[inside], weights=feature.edges[index[inside]] - values[inside],
+        minlength=feature.edges.size + 1,
+    )  # fmt: skip
+    np.testing.assert_allclose(window.open_gaps, gaps, rtol=1e-9, atol=1e-12)
 
 
 def test_reference_profile_with_scores_profiles_scores_of_other_rows() -> None:

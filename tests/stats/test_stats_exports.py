@@ -11,6 +11,7 @@ MODULES = [
     "driftwarden.stats",
     "driftwarden.stats._binning",
     "driftwarden.stats._encoding",
+    "driftwarden.stats._scaled",
     "driftwarden.stats._validation",
     "driftwarden.stats.chi2",
     "driftwarden.stats.drift",

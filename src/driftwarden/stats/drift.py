@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from driftwarden.stats._encoding import EncodedColumn, encode_categories
+from driftwarden.stats._scaled import FLOAT_MAX, scaled_ratio, scaled_total
 from driftwarden.stats._validation import clean_numeric
 from driftwarden.stats.chi2 import chi2_goodness_of_fit
 from driftwarden.stats.errors import ColumnMismatchError, StatsError
@@ -48,7 +49,7 @@ from driftwarden.stats.result import (
     Severity,
     severity_of,
 )
-from driftwarden.stats.wasserstein import normalised_wasserstein, wasserstein_on_grid
+from driftwarden.stats.wasserstein import integrate_between_edges
 
 __all__ = ["DEFAULT_THRESHOLDS", "DriftConfig", "Thresholds", "compare"]
 
@@ -275,6 +276,44 @@ def _psi_counts(
     return np.diff(np.concatenate(([0], at_edges, [total])))
 
 
+def _wasserstein(
+    profile: NumericProfile,
+    window: NumericWindow,
+    difference_at: NDArray[np.float64],
+) -> tuple[float, float]:
+    """Normalised Wasserstein-1 and its error bound (see :mod:`driftwarden.stats.wasserstein`).
+
+    Widths and distances are in units of ``2**unit`` (the profile's), the outside parts in their
+    own scale, so that nothing overflows; the ratio to the profile's scale is capped at the
+    largest float.
+    """
+    n_ref, n_cur, unit = profile.n, window.n, profile.unit_exponent
+    widths = np.diff(np.ldexp(profile.edges, -unit))
+    rise = profile.open_counts[1:-1] / n_ref
+    counts = window.open_counts[1:-1]
+    # The window's mean position in each interval, from the sum of its distances below the upper
+    # edge (0.5, unused, where it has no value or the width is too small to divide by).
+    scaled = counts * widths
+    positions = np.ones_like(widths)
+    positions -= np.divide(
+        window.open_gaps[1:-1], scaled, out=np.full_like(widths, 0.5), where=scaled > 0
+    )
+    reference = None if profile.open_positions is None else profile.open_positions[1:-1]
+    inside, bound = integrate_between_edges(
+        widths, difference_at[:-1], rise, counts / n_cur, reference, positions
+    )
+    outside, outside_exponent = scaled_total(
+        [(window.below_excess / n_cur, window.excess_exponent),
+         (window.above_excess / n_cur, window.excess_exponent)]
+    )  # fmt: skip
+    # Both parts are at most the largest float once divided by the scale, so the sum is at most
+    # twice it: capped again.
+    distance = scaled_ratio(inside, unit, profile.scale) + scaled_ratio(
+        outside, outside_exponent, profile.scale
+    )
+    return min(distance, FLOAT_MAX), scaled_ratio(bound, unit, profile.scale)
+
+
 def numeric_drift(
     profile: NumericProfile, window: NumericWindow, config: DriftConfig, name: str | None = None
 ) -> FeatureDrift:
@@ -296,20 +335,15 @@ def numeric_drift(
     bound = ks_error_bound(profile.open_counts[1:-1] / n_ref, window.open_counts[1:-1] / n_cur)
     ks_p = ks_p_value(ks, n_ref, n_cur)
 
-    first, last = float(profile.edges[0]), float(profile.edges[-1])
-    outside = (window.open_counts[0] * first - window.below_sum) + (
-        window.above_sum - window.open_counts[-1] * last
-    )
-    distance = wasserstein_on_grid(
-        profile.edges, ref_at - cur_at, ref_before - cur_before, outside / n_cur
-    )
-    wasserstein = normalised_wasserstein(distance, profile.scale)
+    wasserstein, wasserstein_bound = _wasserstein(profile, window, ref_at - cur_at)
 
     results = (
         _result(config, feature, deciding, "psi", psi),
         _result(config, feature, deciding, "jensen_shannon", js),
         _result(config, feature, deciding, "ks", ks, p_value=ks_p, error_bound=bound),
-        _result(config, feature, deciding, "wasserstein", wasserstein),
+        _result(
+            config, feature, deciding, "wasserstein", wasserstein, error_bound=wasserstein_bound
+        ),
     )
     return _verdict(config, feature, "numeric", deciding, results, ks_p, n_ref, n_cur)
 
@@ -331,37 +365,45 @@ def _place_numeric(
 
 def _encode_categorical(
     profile: CategoricalProfile, values: Any, name: str
-) -> tuple[EncodedColumn, FeatureQuality]:
-    """The heavy part of a categorical feature: count the window's categories."""
+) -> tuple[EncodedColumn, NDArray[np.bool_], FeatureQuality]:
+    """The heavy part of a categorical feature: count the window's categories.
+
+    Also returns, per value the profile does not list, whether it may be one of the profile's
+    folded rare categories (:meth:`CategoricalProfile.may_be_folded`) rather than unseen.
+    """
     encoded = encode_categories(values, profile.categories, name)
-    # A truncated profile cannot tell unseen values from its folded rare ones (see below).
-    n_unseen = 0 if profile.truncated else int(encoded.unseen_counts.sum())
+    folded = profile.may_be_folded(encoded.unseen)
+    n_unseen = int(encoded.unseen_counts[~folded].sum())
     n_rows = int(encoded.counts.sum())
-    return encoded, FeatureQuality(name, n_rows, encoded.n_missing, 0, 0, n_unseen)
+    return encoded, folded, FeatureQuality(name, n_rows, encoded.n_missing, 0, 0, n_unseen)
 
 
 def categorical_drift(
-    profile: CategoricalProfile, encoded: EncodedColumn, config: DriftConfig, name: str
+    profile: CategoricalProfile,
+    encoded: EncodedColumn,
+    config: DriftConfig,
+    name: str,
+    folded: NDArray[np.bool_] | None = None,
 ) -> FeatureDrift:
-    """Every categorical method for one encoded window, and the verdict."""
-    category_counts = encoded.category_counts
+    """Every categorical method for one encoded window, and the verdict.
+
+    ``folded`` marks the values the profile does not list that count as its ``other`` bucket
+    (default: :meth:`CategoricalProfile.may_be_folded`); the rest are unseen.
+    """
+    if folded is None:
+        folded = profile.may_be_folded(encoded.unseen)
+    observed = encoded.category_counts
+    expected = profile.counts
     unseen_counts = encoded.unseen_counts
     if profile.truncated:
-        # Values a truncated profile does not list may be its rare categories: count them as
-        # "other" rather than call them unseen.
-        observed = np.append(category_counts, unseen_counts.sum())
-        expected = np.append(profile.counts, profile.other_count)
-        unseen: tuple[str, ...] = ()
-        n_unseen = 0
-    else:
-        observed = category_counts
-        expected = profile.counts
-        # Sorted, as the profile's categories are, so that the report does not depend on row order.
-        unseen = tuple(sorted(encoded.unseen))
-        n_unseen = int(unseen_counts.sum())
-        if n_unseen:
-            observed = np.append(observed, n_unseen)
-            expected = np.append(expected, 0)
+        observed = np.append(observed, unseen_counts[folded].sum())
+        expected = np.append(expected, profile.other_count)
+    # Sorted, as the profile's categories are, so that the report does not depend on row order.
+    unseen = tuple(sorted(label for label, f in zip(encoded.unseen, folded, strict=True) if not f))
+    n_unseen = int(unseen_counts[~folded].sum())
+    if n_unseen:
+        observed = np.append(observed, n_unseen)
+        expected = np.append(expected, 0)
     n_cur = int(observed.sum())
     if profile.n < config.min_samples or n_cur < config.min_samples:
         return _insufficient(config, name, "categorical", profile.n, n_cur, unseen)
@@ -448,8 +490,8 @@ def compare(
         if isinstance(feature, NumericProfile):
             placed, quality = _place_numeric(feature, window[name], name)
             return partial(numeric_drift, feature, placed, config, name), quality
-        encoded, quality = _encode_categorical(feature, window[name], name)
-        return partial(categorical_drift, feature, encoded, config, name), quality
+        encoded, folded, quality = _encode_categorical(feature, window[name], name)
+        return partial(categorical_drift, feature, encoded, config, name, folded), quality
 
     names = list(profile.features)
     workers = min(config.n_jobs or os.cpu_count() or 1, max(len(names), 1))

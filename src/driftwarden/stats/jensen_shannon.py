@@ -35,12 +35,14 @@ def jensen_shannon_distance(reference: ArrayLike, current: ArrayLike) -> float:
     q = _shares(current, "current")
     if p.shape != q.shape:
         raise StatsError(f"reference has {p.size} bins but current has {q.size}")
-    m = 0.5 * (p + q)
-    divergence = 0.5 * (_kl_terms(p, m) + _kl_terms(q, m))
+    divergence = 0.5 * (_kl_terms(p, q) + _kl_terms(q, p))
     # Rounding can leave a tiny negative divergence for identical inputs; the distance is 0 then.
     return float(np.sqrt(min(max(divergence, 0.0), 1.0)))
 
 
-def _kl_terms(p: NDArray[np.float64], m: NDArray[np.float64]) -> float:
+def _kl_terms(p: NDArray[np.float64], q: NDArray[np.float64]) -> float:
+    """``sum p log2(p / m)`` with ``m = (p + q) / 2``, over the bins where ``p > 0``."""
     nonzero = p > 0
-    return float(np.sum(p[nonzero] * np.log2(p[nonzero] / m[nonzero])))
+    # p / m is written 2p / (p + q): halving the smallest subnormal share rounds m to 0.
+    ratio = 2.0 * p[nonzero] / (p[nonzero] + q[nonzero])
+    return float(np.sum(p[nonzero] * np.log2(ratio)))

@@ -64,8 +64,10 @@ class MethodResult:
     severity : Severity or None
         ``None`` where there are no thresholds.
     error_bound : float or None
-        A bound on the difference from the exact statistic on the full reference sample, where
-        the profile approximates it (KS on the quantile grid); ``None`` where the value is exact.
+        A bound on the difference from the exact statistic on the full samples, where the profile
+        approximates it (KS on the quantile grid, Wasserstein between grid edges; 0 when the
+        value is exact for this window); ``None`` for the methods computed exactly on their bins
+        (PSI, Jensen–Shannon, chi-squared).
     """
 
     method: str

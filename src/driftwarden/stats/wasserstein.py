@@ -8,12 +8,34 @@ with :math:`s` the reference standard deviation (population, ``ddof=0``). A cons
 so through the profile's ``scale``.
 
 On the grid, :math:`D = F_\mathrm{ref} - F_\mathrm{cur}` is known exactly at every edge and just
-before it. Inside an open interval between edges both CDFs are taken as linear (values spread
-evenly), so :math:`D` is linear there and :math:`\int |D|` is exact for that line. Discrete features
-are exact: all their mass sits on edges. Outside the reference range the reference CDF is 0 or 1,
-so those parts are exact too: :math:`\sum_{x < \min} (\min - x) / n` below, the same above.
-Compared with ``scipy.stats.wasserstein_distance`` on the full samples, the error is a small
-fraction of the distance (measured by ``benchmarks/drift.py``).
+before it. Inside an open interval :math:`(e_{k-1}, e_k)` of width :math:`w_k` each CDF integrates
+exactly from two numbers per sample: its mass inside, and the mean position of that mass (the
+profile keeps the reference's as ``open_positions``; placing the window sums the window values'
+distances below :math:`e_k` in the same pass that counts them). So the signed integral
+:math:`J_k = \int_{(e_{k-1}, e_k)} D` is exact, and :math:`\int |D| = |J_k|` wherever :math:`D`
+keeps one sign in the interval. :math:`D` starts at :math:`a` just after :math:`e_{k-1}`, rises by
+the reference mass :math:`p_k` inside the interval and falls by the window mass :math:`q_k`, so it
+stays within :math:`[a - q_k, a + p_k]`. Only where that range holds 0 can the CDFs cross inside;
+the integral is then known to lie between :math:`|J_k|` and
+:math:`\min(|J_k| + 2 w_k \min(a + p_k, q_k - a),\ w_k \max(a + p_k, q_k - a))`. The estimate there
+spreads each sample's mass evenly around its mean (a model with the exact :math:`J_k`), kept inside
+that range, and the estimate's larger distance to either end of the range is added to
+``error_bound``. So the result differs from ``scipy.stats.wasserstein_distance`` on the full
+samples by at most ``error_bound`` (plus rounding), and the bound is 0 when the CDFs cross in no
+interval. The bound is a worst case: on heavy-tailed data (log-normal with sigma 1, Pareto), where
+the intervals between the largest reference values are many standard deviations wide, measured
+errors of the normalised distance stay below about 2e-3, and below 1e-3 on normal data.
+Discrete features are exact: all their mass sits on edges. Outside the reference range the
+reference CDF is 0 or 1, so those parts are exact too: :math:`\sum_{x < \min} (\min - x) / n`
+below, the same above.
+
+A profile written before ``open_positions`` existed takes the reference's values as spread evenly
+over each interval (mean position ½); :math:`J_k` is then known within :math:`w_k p_k / 2`, which
+is added to the bound.
+
+Every sum is carried in a scaled form (:mod:`driftwarden.stats._scaled`), so the distance is finite
+for any finite input; a normalised distance beyond the largest float (a reference of tiny spread
+against values near the float limits) is reported as the largest float, ``1.7976931348623157e308``.
 """
 
 from __future__ import annotations
@@ -21,7 +43,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["normalised_wasserstein", "wasserstein_on_grid"]
+from driftwarden.stats._scaled import FLOAT_MAX
+
+__all__ = ["integrate_between_edges", "normalised_wasserstein", "wasserstein_on_grid"]
 
 
 def wasserstein_on_grid(
@@ -30,7 +54,10 @@ def wasserstein_on_grid(
     difference_before: NDArray[np.float64],
     outside: float = 0.0,
 ) -> float:
-    """Integrate ``|D|`` over the grid.
+    """Integrate ``|D|`` over the grid, taking both CDFs as linear between edges.
+
+    The engine uses :func:`integrate_between_edges`, which is exact where the CDFs do not cross;
+    this is the rougher model for callers that have only the CDFs at the edges.
 
     Parameters
     ----------
@@ -66,12 +93,138 @@ def wasserstein_on_grid(
     return float(inside.sum() + outside)
 
 
+def integrate_between_edges(
+    widths: NDArray[np.float64],
+    start: NDArray[np.float64],
+    rise: NDArray[np.float64],
+    fall: NDArray[np.float64],
+    reference_position: NDArray[np.float64] | None,
+    current_position: NDArray[np.float64],
+) -> tuple[float, float]:
+    """Estimate ``sum_k integral of |D|`` over open intervals, and bound the estimate's error.
+
+    Parameters
+    ----------
+    widths : ndarray
+        The interval widths ``w_k``.
+    start : ndarray
+        ``D`` just after each interval's lower edge.
+    rise, fall : ndarray
+        The reference and the window mass strictly inside each interval: across it ``D`` rises by
+        ``rise`` in all and falls by ``fall``.
+    reference_position, current_position : ndarray
+        The mean of ``(x - lower edge) / width`` over each sample's values inside the interval
+        (any value where the sample has none there). ``reference_position=None`` when it is not
+        known: the values are then taken as spread evenly (``0.5``), and the bound allows for
+        their being anywhere in the interval.
+
+    Returns
+    -------
+    estimate, error_bound : float
+        The true integral lies within ``estimate ± error_bound`` (see the module notes).
+
+    Examples
+    --------
+    ``D`` is 0.5 over an interval of width 2 (no mass inside): exact.
+
+    >>> import numpy as np
+    >>> one, zero = np.array([1.0]), np.array([0.0])
+    >>> integrate_between_edges(2 * one, 0.5 * one, zero, zero, 0.5 * one, 0.5 * one)
+    (1.0, 0.0)
+    """
+    known = reference_position is not None
+    position = reference_position if reference_position is not None else np.full_like(rise, 0.5)
+    # Everything per unit of width: the integral over an interval is its width times these.
+    # Each CDF's integral over the interval follows from its mass there and the mean position of
+    # that mass, so the signed integral of D is exact.
+    mean = start + rise * (1.0 - position) - fall * (1.0 - current_position)
+    magnitude = np.abs(mean)
+    slack = 0.0 if known else 0.5 * rise
+    low = np.maximum(magnitude - slack, 0.0)
+    # D stays within [start - fall, start + rise]. Where that range holds 0 the CDFs may cross:
+    # the part of the wrong sign then counts twice against |J|, and |D| never exceeds the
+    # range's larger end.
+    floor, ceiling = start - fall, start + rise
+    may_cross = (floor < 0.0) & (ceiling > 0.0)
+    crossed = np.minimum(
+        magnitude + slack + 2.0 * np.minimum(ceiling, -floor), np.maximum(ceiling, -floor)
+    )
+    high = np.maximum(np.where(may_cross, crossed, magnitude + slack), low)
+    guess = magnitude.copy()
+    guess[may_cross] = _spread_evenly(
+        start[may_cross], rise[may_cross], position[may_cross],
+        fall[may_cross], current_position[may_cross],
+    )  # fmt: skip
+    estimate = np.clip(guess, low, high)
+    bound = np.maximum(estimate - low, high - estimate)
+    return float(np.dot(estimate, widths)), float(np.dot(bound, widths))
+
+
+def _support(position: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The widest sub-interval of [0, 1] touching an end whose centre is ``position``."""
+    position = np.clip(position, 0.0, 1.0)
+    low = np.where(position <= 0.5, 0.0, 2.0 * position - 1.0)
+    high = np.where(position <= 0.5, 2.0 * position, 1.0)
+    return low, high
+
+
+def _uniform_cdf(
+    t: NDArray[np.float64], low: NDArray[np.float64], high: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """CDF and density at ``t`` of the uniform law on [low, high] (a step where they are equal)."""
+    width = high - low
+    spread = width > 0.0
+    safe = np.where(spread, width, 1.0)
+    cdf = np.where(spread, np.clip((t - low) / safe, 0.0, 1.0), (t >= low).astype(np.float64))
+    density = np.where(spread & (t > low) & (t < high), 1.0 / safe, 0.0)
+    return cdf, density
+
+
+def _line_integral(first: NDArray[np.float64], last: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The integral of ``|line|`` over [0, 1] for the line from ``first`` to ``last``."""
+    total = np.abs(first) + np.abs(last)
+    crossing = np.divide(first**2 + last**2, 2.0 * total, out=np.zeros_like(total), where=total > 0)
+    result: NDArray[np.float64] = np.where(first * last >= 0.0, 0.5 * total, crossing)
+    return result
+
+
+def _spread_evenly(
+    start: NDArray[np.float64],
+    rise: NDArray[np.float64],
+    reference_position: NDArray[np.float64],
+    fall: NDArray[np.float64],
+    current_position: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """``integral over [0, 1] of |D|`` with each sample's mass spread evenly around its mean.
+
+    Each sample's values inside the interval are modelled as uniform on the widest sub-interval
+    touching one end whose centre is their mean: a model whose signed integral is the exact one.
+    D is then piecewise linear between at most six points, and each piece integrates exactly.
+    """
+    ref_low, ref_high = _support(reference_position)
+    cur_low, cur_high = _support(current_position)
+    zeros, ones = np.zeros_like(start), np.ones_like(start)
+    points = np.sort(np.stack((zeros, ref_low, ref_high, cur_low, cur_high, ones), axis=1), axis=1)
+    left, right = points[:, :-1], points[:, 1:]
+    length = right - left
+    middle = 0.5 * (left + right)
+    ref_cdf, ref_density = _uniform_cdf(middle, ref_low[:, None], ref_high[:, None])
+    cur_cdf, cur_density = _uniform_cdf(middle, cur_low[:, None], cur_high[:, None])
+    value = start[:, None] + rise[:, None] * ref_cdf - fall[:, None] * cur_cdf
+    slope = rise[:, None] * ref_density - fall[:, None] * cur_density
+    half = 0.5 * slope * length
+    result: NDArray[np.float64] = np.sum(
+        _line_integral(value - half, value + half) * length, axis=1
+    )
+    return result
+
+
 def normalised_wasserstein(distance: float, scale: float) -> float:
-    """``distance / scale`` (the scale is positive by construction of the profile).
+    """``distance / scale``, capped at the largest float (the scale is positive by construction).
 
     Examples
     --------
     >>> normalised_wasserstein(0.5, 2.0)
     0.25
     """
-    return distance / scale
+    return min(distance / scale, FLOAT_MAX)
