@@ -1,14 +1,17 @@
 import asyncio
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from driftwarden.serving.batching import MicroBatcher
 
 
 def _frame(values):
-    return pd.DataFrame({"x": np.asarray(values, dtype=float)})
+    return [{"x": float(v)} for v in values]
+
+
+def _x(rows):
+    return np.array([row["x"] for row in rows])
 
 
 def test_micro_batcher_scores_concurrent_requests_in_few_calls():
@@ -16,7 +19,7 @@ def test_micro_batcher_scores_concurrent_requests_in_few_calls():
 
     def score(frame):
         calls.append(len(frame))
-        return frame["x"].to_numpy() * 2
+        return _x(frame) * 2
 
     async def main():
         batcher = MicroBatcher(score, max_rows=64, max_wait_ms=20)
@@ -52,7 +55,7 @@ def test_micro_batcher_caps_the_batch_size():
 
 def test_micro_batcher_keeps_multi_row_requests_together():
     async def main():
-        batcher = MicroBatcher(lambda f: f["x"].to_numpy() + 1, max_rows=4, max_wait_ms=5)
+        batcher = MicroBatcher(lambda f: _x(f) + 1, max_rows=4, max_wait_ms=5)
         batcher.start()
         out = await asyncio.gather(batcher.submit(_frame([1, 2, 3])), batcher.submit(_frame([7])))
         await batcher.stop()
@@ -88,3 +91,37 @@ def test_micro_batcher_failure_reaches_every_waiter_and_it_keeps_running():
     with pytest.raises(RuntimeError, match="model exploded"):
         raise outcomes[0]
     assert after.tolist() == [1.0]
+
+
+def test_micro_batcher_scores_a_lone_request_without_waiting():
+    async def main():
+        batcher = MicroBatcher(_x, max_rows=64)
+        batcher.start()
+        out = await batcher.submit(_frame([5]))
+        await batcher.stop()
+        return out, batcher
+
+    out, batcher = asyncio.run(main())
+    assert out.tolist() == [5.0]
+    assert batcher.max_wait == 0
+    assert (batcher.batches, batcher.rows) == (1, 1)
+
+
+def test_micro_batcher_batches_what_queues_while_it_scores():
+    calls = []
+
+    def score(rows):
+        calls.append(len(rows))
+        return _x(rows)
+
+    async def main():
+        batcher = MicroBatcher(score, max_rows=64)
+        batcher.start()
+        # All 30 are queued before the batcher runs: with no wait they still form one batch.
+        results = await asyncio.gather(*(batcher.submit(_frame([i])) for i in range(30)))
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(main())
+    assert [r.tolist() for r in results] == [[float(i)] for i in range(30)]
+    assert calls == [30]

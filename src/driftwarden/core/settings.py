@@ -98,7 +98,15 @@ class ServingSettings(_Section):
         default=64, ge=1, description="Most rows the model scores in one micro-batch."
     )
     max_batch_wait_ms: float = Field(
-        default=5.0, ge=0, description="Longest a request waits for its micro-batch to fill."
+        default=0.0,
+        ge=0,
+        description="Longest a request waits for its micro-batch to fill. 0: batches are what "
+        "queues up while the previous batch is scored.",
+    )
+    log_predictions: bool = Field(
+        default=True,
+        description="Log every prediction before answering it. Off only to measure what logging "
+        "costs: unlogged predictions cannot be monitored, joined to labels or used to retrain.",
     )
     alias_poll_interval: timedelta = Field(
         default=timedelta(seconds=10),
@@ -122,7 +130,10 @@ class StoreSettings(_Section):
         default=256, ge=1, description="Most predictions written in one transaction."
     )
     group_commit_max_wait_ms: float = Field(
-        default=10.0, ge=0, description="Longest a prediction waits for its group to commit."
+        default=0.0,
+        ge=0,
+        description="Longest a prediction waits for its group to fill. 0: a group is what "
+        "queues up while the previous one commits.",
     )
     spool_dir: Path = Field(
         default=DEFAULT_HOME / "spool",

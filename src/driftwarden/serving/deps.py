@@ -4,6 +4,9 @@ Keys come from the ``Authorization: Bearer <key>`` or ``X-API-Key`` header, are 
 constant time, and are never logged. ``predict`` is optional (off unless ``serving.api_key`` is
 set); ``admin`` guards every action that changes state and is required for those routes (they are
 disabled while ``serving.admin_api_key`` is unset).
+
+They are coroutines, though they never wait: FastAPI runs a plain function dependency in a
+worker thread, two thread hops on every request for a few attribute reads.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from driftwarden.serving.state import ServingState
 __all__ = ["AdminKey", "PredictKey", "State", "get_state"]
 
 
-def get_state(request: Request) -> ServingState:
+async def get_state(request: Request) -> ServingState:
     """The state :func:`~driftwarden.serving.app.create_app` keeps on the app."""
     state: ServingState = request.app.state.serving
     return state
@@ -42,7 +45,7 @@ def _matches(presented: str | None, expected: SecretStr) -> bool:
     return hmac.compare_digest(presented.encode(), expected.get_secret_value().encode())
 
 
-def require_predict_key(request: Request, state: State) -> None:
+async def require_predict_key(request: Request, state: State) -> None:
     """Allow the request if no predict key is set, or if it presents that key (or the admin's)."""
     expected = state.settings.serving.api_key
     if expected is None:
@@ -54,7 +57,7 @@ def require_predict_key(request: Request, state: State) -> None:
     raise ApiError(401, "unauthorized", "send the API key as 'Authorization: Bearer <key>'")
 
 
-def require_admin_key(request: Request, state: State) -> None:
+async def require_admin_key(request: Request, state: State) -> None:
     """Allow the request only with the admin key; refuse when no admin key is configured."""
     expected = state.settings.serving.admin_api_key
     if expected is None:

@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from driftwarden.core.errors import NotFoundError
 from driftwarden.registry import LoadedModel, ModelRegistry
-from driftwarden.serving.batching import MicroBatcher
+from driftwarden.serving.batching import MicroBatcher, Row
 from driftwarden.serving.model_router import Arm
-from driftwarden.training import predict_scores
+from driftwarden.training import RowScorer
 
 __all__ = ["ModelSet", "ServedModel"]
 
@@ -40,9 +40,9 @@ class ServedModel:
         """The registry version."""
         return self.loaded.version
 
-    async def score(self, frame: pd.DataFrame) -> NDArray[np.float64]:
+    async def score(self, rows: Sequence[Row]) -> NDArray[np.float64]:
         """Probabilities of the positive class (through the micro-batcher)."""
-        return await self.batcher.submit(frame)
+        return await self.batcher.submit(rows)
 
 
 class ModelSet:
@@ -63,13 +63,14 @@ class ModelSet:
     def _alias(self, arm: Arm) -> str:
         return self.registry.champion if arm == "champion" else self.registry.challenger
 
-    def _serve(self, loaded: LoadedModel) -> ServedModel:
-        model = loaded.model
-
-        def score(frame: pd.DataFrame) -> NDArray[np.float64]:
-            return predict_scores(model, frame)
-
-        batcher = MicroBatcher(score, max_rows=self._max_rows, max_wait_ms=self._max_wait_ms)
+    def _serve(self, loaded: LoadedModel, scorer: RowScorer) -> ServedModel:
+        batcher = MicroBatcher(
+            scorer.score,
+            max_rows=self._max_rows,
+            max_wait_ms=self._max_wait_ms,
+            # Direct scoring takes about a millisecond a batch; the whole pipeline, tens.
+            in_thread=scorer.method == "pipeline",
+        )
         batcher.start()
         return ServedModel(loaded, batcher)
 
@@ -95,6 +96,7 @@ class ModelSet:
         champion = self.models.get("champion")
         try:
             loaded = await asyncio.to_thread(self.registry.load, version)
+            scorer = await asyncio.to_thread(RowScorer, loaded.model, loaded.schema)
         except NotFoundError:
             logger.warning(
                 "alias %s points to version %s, which could not be found", alias, version
@@ -108,7 +110,7 @@ class ModelSet:
                 champion.version,
             )
             return False
-        self.models[arm] = self._serve(loaded)  # one assignment: requests see old or new
+        self.models[arm] = self._serve(loaded, scorer)  # one assignment: requests see old or new
         self.swaps += 1
         logger.info("%s is now version %s", arm, version, extra={"model_version": version})
         if current is not None:

@@ -29,3 +29,13 @@ class ServingState:
     request_model: type[PredictionRequest] | None
     router: ModelRouter = field(default_factory=ModelRouter)
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
+    known_categories: dict[str, frozenset[str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Looked up for every categorical value of every request, to count unseen categories.
+        features = [] if self.schema is None else self.schema.features
+        self.known_categories = {
+            f.name: frozenset(f.categories)
+            for f in features
+            if f.kind == "categorical" and f.categories
+        }

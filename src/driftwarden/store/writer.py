@@ -1,8 +1,10 @@
 """Durable group commit of predictions.
 
 ``await writer.write(row)`` returns once the row is committed, or written to the local spool when
-the database is unreachable. A background task gathers rows for at most ``max_wait_ms`` or
-``max_rows`` and writes each group in one transaction, so many requests share one commit. The
+the database is unreachable. A background task writes each group in one transaction, so many
+requests share one commit: the rows that arrive while one transaction commits (in a worker
+thread) form the next group, up to ``max_rows``. A lone row is written at once; ``max_wait_ms``
+(0 by default) can make the first row of a group wait for company. The
 insert is idempotent on ``request_id``: a row written twice (a replay after a commit whose
 acknowledgement was lost) is stored once.
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,8 +73,7 @@ class PredictionRow:
 
     def to_record(self) -> dict[str, Any]:
         """Return the row as JSON-ready values (``created_at`` as ISO 8601 in UTC)."""
-        record = asdict(self)
-        record["features"] = dict(self.features)
+        record = self.to_params()
         record["created_at"] = self.created_at.astimezone(UTC).isoformat()
         return record
 
@@ -85,9 +86,18 @@ class PredictionRow:
 
     def to_params(self) -> dict[str, Any]:
         """Return the column values for an insert."""
-        params = asdict(self)
-        params["features"] = dict(self.features)
-        return params
+        # Spelled out: dataclasses.asdict deep-copies the features, on the hot path.
+        return {
+            "request_id": self.request_id,
+            "created_at": self.created_at,
+            "model_version": self.model_version,
+            "variant": self.variant,
+            "features": dict(self.features),
+            "score": self.score,
+            "label": self.label,
+            "latency_ms": self.latency_ms,
+            "entity_id": self.entity_id,
+        }
 
 
 def _is_unavailable(exc: DBAPIError) -> bool:
@@ -145,7 +155,7 @@ class PredictionWriter:
         spool: Spool,
         *,
         max_rows: int = 256,
-        max_wait_ms: float = 10.0,
+        max_wait_ms: float = 0.0,
         replay_interval_seconds: float = 5.0,
         clock: Clock | None = None,
     ) -> None:
@@ -297,7 +307,8 @@ class PredictionWriter:
                     item = queue.get_nowait()
                     continue
                 except asyncio.QueueEmpty:
-                    pass
+                    if self.max_wait <= 0:
+                        break
                 try:
                     async with asyncio.timeout_at(deadline):
                         item = await queue.get()

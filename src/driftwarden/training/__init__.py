@@ -8,10 +8,12 @@ from driftwarden.training.evaluate import (
 )
 from driftwarden.training.fit import Holdout, TrainingResult, data_hash, train
 from driftwarden.training.pipeline import ModelParams, build_pipeline
+from driftwarden.training.scorer import RowScorer
 
 __all__ = [
     "Holdout",
     "ModelParams",
+    "RowScorer",
     "TrainingResult",
     "binary_labels",
     "build_pipeline",

@@ -36,6 +36,7 @@ async def ready(state: State) -> JSONResponse:
         store = {"reachable": False, "detail": str(exc)}
     store["spooled_rows"] = state.writer.spool_size
     store["degraded"] = state.writer.degraded
+    store["logging"] = state.settings.serving.log_predictions
     body = {
         "ready": champion is not None and bool(store["reachable"]),
         "champion": None if champion is None else champion.version,

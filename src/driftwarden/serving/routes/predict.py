@@ -7,10 +7,10 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -87,34 +87,19 @@ def _parse(state: ServingState, raw: bytes) -> tuple[list[PredictionRequest], bo
     return rows, batch
 
 
-def _count_unseen(state: ServingState, frame: pd.DataFrame) -> None:
-    schema = state.schema
-    if schema is None:
-        return
-    for spec in schema.features:
-        if spec.kind == "categorical" and spec.categories:
-            values = frame[spec.name].dropna()
-            unseen = int((~values.isin(spec.categories)).sum())
-            if unseen:
-                state.metrics.unseen_categories.labels(spec.name).inc(unseen)
+def _features(row: PredictionRequest) -> dict[str, Any]:
+    """The feature values of a row as logged: plain JSON values, missing (or blank) as null."""
+    return {
+        name: None if isinstance(value, str) and not value.strip() else value
+        for name, value in row.feature_values().items()
+    }
 
 
-async def _score(
-    served: ServedModel, rows: list[PredictionRequest]
-) -> tuple[pd.DataFrame, list[float]]:
-    schema = served.loaded.schema
-    frame = schema.coerce_frame(pd.DataFrame([r.feature_values() for r in rows]))
-    features = frame[schema.feature_names]
-    scores = await served.score(features)
-    return features, [float(s) for s in scores]
-
-
-def _records(features: pd.DataFrame) -> list[dict[str, Any]]:
-    """The logged feature values of each row: plain JSON values, missing as null."""
-    return [
-        {str(key): (None if pd.isna(value) else value) for key, value in record.items()}
-        for record in features.to_dict(orient="records")
-    ]
+def _count_unseen(state: ServingState, features: list[dict[str, Any]]) -> None:
+    for name, known in state.known_categories.items():
+        unseen = sum(1 for f in features if f[name] is not None and f[name] not in known)
+        if unseen:
+            state.metrics.unseen_categories.labels(name).inc(unseen)
 
 
 def _log_rows(
@@ -122,8 +107,8 @@ def _log_rows(
     variant: str,
     ids: list[str],
     rows: list[PredictionRequest],
-    features: pd.DataFrame,
-    scores: list[float],
+    features: list[dict[str, Any]],
+    scores: Sequence[float],
     *,
     created_at: datetime,
     latency_ms: float,
@@ -140,10 +125,18 @@ def _log_rows(
             latency_ms=latency_ms,
             entity_id=row.entity_value(),
         )
-        for request_id, row, score, record in zip(
-            ids, rows, scores, _records(features), strict=True
-        )
+        for request_id, row, score, record in zip(ids, rows, scores, features, strict=True)
     ]
+
+
+async def _log(state: ServingState, rows: list[PredictionRow]) -> None:
+    """Return once every row is committed (or spooled)."""
+    if not state.settings.serving.log_predictions:
+        return
+    if len(rows) == 1:
+        await state.writer.write(rows[0])
+    else:
+        await asyncio.gather(*(state.writer.write(row) for row in rows))
 
 
 @router.post(
@@ -188,7 +181,8 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
                     503, "no_model", "no champion model is loaded; run driftwarden train"
                 )
             subset = [rows[i] for i in positions]
-            features, scores = await _score(served, subset)
+            features = [_features(row) for row in subset]
+            scores = (await served.score(features)).tolist()
             _count_unseen(state, features)
             latency = (time.perf_counter() - started) * 1000
             logged = _log_rows(served, arm, [ids[i] for i in positions], subset, features, scores,
@@ -203,7 +197,7 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
                     variant=arm,
                 )
             state.metrics.predictions.labels(str(served.version), arm).inc(len(positions))
-        await asyncio.gather(*(state.writer.write(row) for row in log))
+        await _log(state, log)
         if state.router.shadows(challenger_available=challenger):
             task = asyncio.get_running_loop().create_task(_shadow(state, rows, ids, now))
             _background.add(task)
@@ -238,12 +232,13 @@ async def _shadow(
         return
     try:
         started = time.perf_counter()
-        features, scores = await _score(served, rows)
+        features = [_features(row) for row in rows]
+        scores = (await served.score(features)).tolist()
         shadow_ids = [f"{request_id}:shadow" for request_id in ids]
         latency = (time.perf_counter() - started) * 1000
         logged = _log_rows(served, "shadow", shadow_ids, rows, features, scores,
                            created_at=now, latency_ms=latency)  # fmt: skip
-        await asyncio.gather(*(state.writer.write(row) for row in logged))
+        await _log(state, logged)
         state.metrics.predictions.labels(str(served.version), "shadow").inc(len(rows))
     except Exception:  # the shadow must never disturb serving
         logger.exception("shadow scoring failed")
