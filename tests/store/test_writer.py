@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, event, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
@@ -23,16 +23,6 @@ from driftwarden.store import (
 def _stored_ids(engine: Engine) -> list[str]:
     with engine.connect() as connection:
         return list(connection.scalars(select(Prediction.request_id).order_by(Prediction.id)))
-
-
-def _count_commits(engine: Engine) -> list[int]:
-    commits = [0]
-
-    @event.listens_for(engine, "commit")
-    def _on_commit(_connection: object) -> None:
-        commits[0] += 1
-
-    return commits
 
 
 def test_writer_write_returns_after_commit(migrated: Engine, store_url: URL, tmp_path, make_row):
@@ -57,9 +47,7 @@ def test_writer_write_returns_after_commit(migrated: Engine, store_url: URL, tmp
 def test_writer_groups_concurrent_writes_into_few_transactions(
     migrated: Engine, tmp_path, make_row
 ):
-    commits = _count_commits(migrated)
-
-    async def scenario() -> int:
+    async def scenario() -> tuple[int, int]:
         writer = PredictionWriter(
             migrated, Spool(tmp_path / "spool"), max_rows=100, max_wait_ms=200
         )
@@ -69,11 +57,12 @@ def test_writer_groups_concurrent_writes_into_few_transactions(
         depth = writer.queue_depth
         await asyncio.gather(*writes)
         await writer.stop()
-        return depth
+        return depth, writer.commits
 
-    assert asyncio.run(scenario()) > 0
+    depth, commits = asyncio.run(scenario())
+    assert depth > 0
     assert count_predictions(migrated) == 250
-    assert 3 <= commits[0] <= 6
+    assert 3 <= commits <= 6
     assert _stored_ids(migrated) == [f"req-{i:05d}" for i in range(250)]
 
 
@@ -297,3 +286,19 @@ def test_writer_keeps_a_row_whose_caller_stopped_waiting(migrated: Engine, tmp_p
 
     asyncio.run(scenario())
     assert _stored_ids(migrated) == ["req-00001"]
+
+
+def test_writer_without_a_wait_commits_what_queued_while_it_was_busy(
+    migrated: Engine, tmp_path, make_row
+):
+    async def scenario() -> int:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"), max_rows=100)
+        writer.start()
+        # Queued before the writer task first runs: one group, though nothing waits for company.
+        writes = [asyncio.create_task(writer.write(make_row(i))) for i in range(40)]
+        await asyncio.gather(*writes)
+        await writer.stop()
+        return writer.commits
+
+    assert asyncio.run(scenario()) == 1
+    assert count_predictions(migrated) == 40

@@ -15,13 +15,14 @@ order once replayed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Dialect, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -104,6 +105,60 @@ def _is_unavailable(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
+# The insert's columns, in the order PredictionRow.to_params gives them.
+_COLUMNS = (
+    "request_id",
+    "created_at",
+    "model_version",
+    "variant",
+    "features",
+    "score",
+    "label",
+    "latency_ms",
+    "entity_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _InsertPlan:
+    """The idempotent insert compiled once for a dialect, with each column's bind processor.
+
+    Executing it on the driver's cursor skips what SQLAlchemy redoes for every statement (cache
+    lookup, execution context, per-row parameter construction): for the small groups of online
+    serving that was three quarters of the cost of a commit.
+    """
+
+    sql: str
+    positional: bool
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+    def parameters(self, row: PredictionRow) -> tuple[Any, ...] | dict[str, Any]:
+        values = row.to_params()
+        processed = [
+            value if process is None else process(value)
+            for value, process in zip(
+                (values[name] for name in self.names), self.processors, strict=True
+            )
+        ]
+        return (
+            tuple(processed) if self.positional else dict(zip(self.names, processed, strict=True))
+        )
+
+
+@functools.cache
+def _insert_plan(dialect: Dialect) -> _InsertPlan:
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = insert(Prediction).on_conflict_do_nothing(index_elements=["request_id"])
+    compiled = statement.compile(dialect=dialect, column_keys=list(_COLUMNS))
+    names = tuple(compiled.positiontup or ()) if compiled.positional else _COLUMNS
+    columns = Prediction.__table__.columns
+    processors = tuple(
+        columns[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
+    return _InsertPlan(compiled.string, bool(compiled.positional), names, processors)
+
+
 def insert_rows(engine: Engine, rows: Sequence[PredictionRow]) -> None:
     """Insert ``rows`` in one transaction, skipping any whose ``request_id`` is stored.
 
@@ -114,17 +169,35 @@ def insert_rows(engine: Engine, rows: Sequence[PredictionRow]) -> None:
     """
     if not rows:
         return
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Prediction).on_conflict_do_nothing(index_elements=["request_id"])
+    plan = _insert_plan(engine.dialect)
+    parameters: list[Any] = [plan.parameters(row) for row in rows]
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    connection = None
     try:
-        with engine.begin() as connection:
-            connection.execute(statement, [row.to_params() for row in rows])
-    except DBAPIError as exc:
-        if not _is_unavailable(exc):
-            raise
+        connection = engine.raw_connection()
+        cursor = connection.cursor()
+        try:
+            cursor.executemany(plan.sql, parameters)
+        finally:
+            cursor.close()
+        connection.commit()
+    except (DBAPIError, dbapi_error) as exc:
+        # The driver's own exception, as SQLAlchemy would have raised it.
+        error = (
+            exc
+            if isinstance(exc, DBAPIError)
+            else DBAPIError.instance(plan.sql, None, exc, dbapi_error, dialect=engine.dialect)
+        )
+        if not isinstance(error, DBAPIError) or not _is_unavailable(error):
+            raise error from exc
+        if connection is not None:
+            connection.invalidate()  # it may be dead: never hand it out again
         raise StoreUnavailableError(
-            f"could not write {len(rows)} predictions: {exc.orig}; they go to the spool"
+            f"could not write {len(rows)} predictions: {error.orig}; they go to the spool"
         ) from exc
+    finally:
+        if connection is not None:
+            connection.close()
 
 
 _STOP = object()
@@ -176,6 +249,7 @@ class PredictionWriter:
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
         self._last_replay: float | None = None
+        self.commits = 0
 
     @classmethod
     def from_settings(
@@ -342,6 +416,7 @@ class PredictionWriter:
         if not self.degraded:
             try:
                 await asyncio.to_thread(insert_rows, self.engine, rows)
+                self.commits += 1
                 return
             except StoreUnavailableError as exc:
                 logger.warning("database unreachable, spooling: %s", exc)
