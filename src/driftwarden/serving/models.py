@@ -140,3 +140,9 @@ class ModelSet:
             self._poller = None
         for served in list(self.models.values()):
             await served.batcher.stop()
+            logger.info(
+                "version %s scored %d rows in %d batches",
+                served.version,
+                served.batcher.rows,
+                served.batcher.batches,
+            )

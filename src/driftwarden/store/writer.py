@@ -250,6 +250,7 @@ class PredictionWriter:
         self._lock: asyncio.Lock | None = None
         self._last_replay: float | None = None
         self.commits = 0
+        self.rows = 0
 
     @classmethod
     def from_settings(
@@ -302,6 +303,7 @@ class PredictionWriter:
         finally:
             self._task = None
             self._queue = None
+            logger.info("prediction writer stopped: %d rows in %d commits", self.rows, self.commits)
 
     async def write(self, row: PredictionRow) -> None:
         """Log ``row``; return once it is committed or spooled.
@@ -417,6 +419,7 @@ class PredictionWriter:
             try:
                 await asyncio.to_thread(insert_rows, self.engine, rows)
                 self.commits += 1
+                self.rows += len(rows)
                 return
             except StoreUnavailableError as exc:
                 logger.warning("database unreachable, spooling: %s", exc)
