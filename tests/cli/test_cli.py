@@ -1,6 +1,7 @@
 """The command line end to end: init, train, models, on real files and a real MLflow store."""
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -10,6 +11,8 @@ import pandas as pd
 import pytest
 
 from driftwarden.cli import main
+from driftwarden.core import load_settings
+from driftwarden.registry import ModelRegistry
 
 
 def _write_dataset(path, n=1200, seed=5):
@@ -176,3 +179,101 @@ def test_cli_train_defaults_to_the_bundled_telco_data(workdir, capsys):
     assert "version 1 as champion" in captured.out
     auc = float(captured.out.split("holdout ROC AUC ")[1].split(",")[0])
     assert auc >= 0.83
+
+
+def _with_signup(frame):
+    return frame.assign(
+        signup=pd.date_range("2025-01-01", periods=len(frame), freq="h").strftime("%Y-%m-%d %H:%M")
+    )
+
+
+def test_cli_init_refuses_a_time_column_that_is_not_times(workdir, capsys):
+    _write_dataset(workdir / "users.csv")
+    argv = ["init", "--data", "users.csv", "--target", "left", "--time", "plan"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("driftwarden: error: time column 'plan' holds values that are not times")
+    assert re.search(r"such as '(free|team|enterprise)'", err)
+    assert "driftwarden init --time" in err
+    assert not (workdir / "driftwarden.toml").exists()
+
+
+def test_cli_init_accepts_a_time_column(workdir, capsys):
+    _with_signup(_write_dataset(workdir / "users.csv")).to_csv(workdir / "users.csv", index=False)
+    assert main(["init", "--data", "users.csv", "--target", "left", "--time", "signup"]) == 0
+    document = tomllib.loads((workdir / "driftwarden.toml").read_text())
+    assert document["schema"]["time_column"] == "signup"
+    assert "signup" not in document["schema"]["features"]
+
+
+def test_cli_train_time_holdout_with_a_bad_timestamp_is_a_clear_error(workdir, capsys):
+    frame = _with_signup(_write_dataset(workdir / "users.csv"))
+    frame.to_csv(workdir / "users.csv", index=False)
+    main(["init", "--data", "users.csv", "--target", "left", "--id", "user", "--time", "signup"])
+    text = (workdir / "driftwarden.toml").read_text()
+    (workdir / "driftwarden.toml").write_text(
+        text.replace("[training]\n", '[training]\nholdout = "time"\n')
+    )
+    frame.loc[5, "signup"] = "2025-13-45 99:99"
+    frame.to_csv(workdir / "users.csv", index=False)
+    capsys.readouterr()
+    assert main(["train"]) == 1
+    err = capsys.readouterr().err
+    assert "time column 'signup' holds values that are not times, such as '2025-13-45 99:99'" in err
+    assert "Traceback" not in err
+
+
+def _init_users(workdir, capsys):
+    frame = _write_dataset(workdir / "users.csv")
+    assert main(["init", "--data", "users.csv", "--target", "left", "--id", "user"]) == 0
+    capsys.readouterr()
+    return frame
+
+
+def test_cli_train_ignores_and_names_columns_the_schema_does_not_list(workdir, capsys):
+    frame = _init_users(workdir, capsys)
+    frame.assign(referrer="ads", churn_score=0.5).to_csv(workdir / "users.csv", index=False)
+    assert main(["train"]) == 0
+    err = capsys.readouterr().err
+    assert "ignoring 2 columns that the schema does not list: 'referrer', 'churn_score'" in err
+    loaded = ModelRegistry(load_settings().registry).load()
+    assert loaded.schema.feature_names == ["minutes", "plan"]
+
+
+def test_cli_train_refuses_data_outside_the_declared_categories(workdir, capsys):
+    frame = _init_users(workdir, capsys)
+    frame.loc[frame.index[:7], "plan"] = "startup"
+    frame.to_csv(workdir / "users.csv", index=False)
+    assert main(["train"]) == 1
+    err = capsys.readouterr().err
+    assert "plan: values not in its categories: 'startup' (7 rows)" in err
+    assert "re-run `driftwarden init --force`" in err
+    assert main(["models", "list"]) == 0
+    assert "no versions yet" in capsys.readouterr().out
+    assert main(["init", "--data", "users.csv", "--target", "left", "--id", "user", "--force"]) == 0
+    assert main(["train"]) == 0
+
+
+def test_cli_train_refuses_missing_values_and_out_of_range_values_it_was_told_not_to_expect(
+    workdir, capsys
+):
+    frame = _init_users(workdir, capsys)
+    top = frame["minutes"].max()
+    frame.loc[frame.index[:3], "minutes"] = np.nan
+    frame.loc[frame.index[3], "minutes"] = top + 100
+    frame.to_csv(workdir / "users.csv", index=False)
+    assert main(["train"]) == 1
+    err = capsys.readouterr().err
+    assert "minutes: 3 missing values, but nullable = false" in err
+    assert f"minutes: 1 value above max = {top:.10g} (highest {top + 100:.10g})" in err
+    assert "edit them in driftwarden.toml" in err
+
+
+def test_cli_train_on_a_hand_written_partial_schema_infers_the_other_columns(workdir, capsys):
+    _write_dataset(workdir / "users.csv")
+    (workdir / "driftwarden.toml").write_text(
+        '[training]\ndata = "users.csv"\n\n[schema]\ntarget = "left"\nentity_id = "user"\n'
+        "[schema.features.minutes]\nnullable = true\n"
+    )
+    assert main(["train"]) == 0
+    assert "ignoring" not in capsys.readouterr().err

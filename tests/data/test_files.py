@@ -27,12 +27,39 @@ def test_read_table_errors_name_the_problem(tmp_path):
     (tmp_path / "d.xlsx").write_text("x")
     with pytest.raises(ConfigError, match="unsupported extension"):
         read_table(tmp_path / "d.xlsx")
-    (tmp_path / "empty.csv").write_text("")
-    with pytest.raises(DataError, match="is empty"):
-        read_table(tmp_path / "empty.csv")
-    (tmp_path / "header.csv").write_text("a,b\n")
-    with pytest.raises(DataError, match="no rows"):
-        read_table(tmp_path / "header.csv")
     (tmp_path / "bad.parquet").write_text("not parquet")
     with pytest.raises(DataError, match="cannot read"):
         read_table(tmp_path / "bad.parquet")
+
+
+def test_read_table_empty_file_says_what_was_expected_and_what_to_do(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(
+        DataError,
+        match=r"'.*empty\.csv' is empty: expected a header line naming the columns and at least "
+        r"one row of data; write the data into it, or point --data \(or training\.data in "
+        r"driftwarden\.toml\) at the file that holds it",
+    ):
+        read_table(tmp_path / "empty.csv")
+
+
+@pytest.mark.parametrize("name", ["header.csv", "header.parquet"])
+def test_read_table_header_without_rows_names_the_columns_and_the_fix(tmp_path, name):
+    path = tmp_path / name
+    frame = pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype=object)})
+    if name.endswith(".csv"):
+        path.write_text("a,b\n")
+    else:
+        frame.to_parquet(path)
+    with pytest.raises(
+        DataError,
+        match=r"has a header \('a', 'b'\) but no rows of data; write the data into it, or "
+        r"point --data",
+    ):
+        read_table(path)
+
+
+def test_read_table_parquet_without_columns_is_a_clear_error(tmp_path):
+    pd.DataFrame(index=range(3)).to_parquet(tmp_path / "none.parquet")
+    with pytest.raises(DataError, match="has no columns; write the data into it"):
+        read_table(tmp_path / "none.parquet")

@@ -1,7 +1,12 @@
 """The registry against a real MLflow store (SQLite and a local artifact folder) per test."""
 
+import hashlib
 import json
+import shutil
+import subprocess
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -192,3 +197,70 @@ def test_registry_unreachable_store_is_a_registry_error(tmp_path, monkeypatch):
     registry = ModelRegistry(settings.registry)
     with pytest.raises(RegistryError):
         registry.list_versions()
+
+
+def test_register_tags_params_importances_and_artifact_references(registry, trained):
+    reg, _ = registry
+    info = reg.register(trained)
+    tags = info.tags
+    for name, value in trained.params.to_dict().items():
+        assert tags[f"param.{name}"] == str(value)
+    top = json.loads(tags["top_importances"])
+    assert list(top) == list(trained.importances)[: len(top)]
+    assert 1 <= len(top) <= 5
+    first = next(iter(trained.importances))
+    assert top[first] == pytest.approx(trained.importances[first], rel=1e-3)
+    assert tags["task"] == "binary_classification"
+    assert all(len(value) <= 500 for value in tags.values())
+    with tempfile.TemporaryDirectory() as folder:
+        for kind in ("schema", "profile"):
+            local = reg._client.download_artifacts(info.run_id, tags[f"{kind}.path"], folder)
+            digest = hashlib.sha256(Path(local).read_bytes()).hexdigest()
+            assert tags[f"{kind}.sha256"] == digest
+    assert tags["schema.sha256"] != tags["profile.sha256"]
+
+
+def test_register_tags_the_commit_of_a_git_working_dir(registry, trained, tmp_path, monkeypatch):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed, so no working directory can be a git repository")
+    repo = tmp_path / "project"
+    repo.mkdir()
+
+    def git(*args):
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
+            cwd=repo, check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+
+    git("init", "-q")
+    (repo / "train.py").write_text("print('train')\n")
+    git("add", "train.py")
+    git("commit", "-q", "-m", "first")
+    monkeypatch.chdir(repo)
+    reg, _ = registry
+    info = reg.register(trained)
+    head = git("rev-parse", "HEAD")
+    assert info.tags["git_commit"] == head
+    run = reg._client.get_run(info.run_id)
+    assert run.data.tags["mlflow.source.git.commit"] == head
+
+
+def test_register_outside_a_git_working_dir_tags_an_unknown_commit(
+    registry, trained, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    reg, _ = registry
+    assert reg.register(trained).tags["git_commit"] == "unknown"
+
+
+def test_load_refuses_a_version_of_a_task_it_does_not_know(registry, trained):
+    reg, _ = registry
+    reg.register(trained)
+    reg._client.set_model_version_tag("churn", "1", "driftwarden.task", "regression")
+    with pytest.raises(
+        RegistryError,
+        match=r"version 1 of model 'churn' was trained for task 'regression', which this "
+        r"driftwarden does not know \(it knows 'binary_classification'\); upgrade driftwarden",
+    ):
+        reg.load()

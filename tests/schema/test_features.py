@@ -181,8 +181,16 @@ def test_feature_schema_toml_dict_leaves_out_unset_values():
     schema = FeatureSchema(features=[FeatureSpec(name="x", kind="numeric")])
     assert schema.to_toml_dict() == {
         "task": "binary_classification",
+        "unlisted_columns": "ignore",
         "features": {"x": {"kind": "numeric", "nullable": False}},
     }
+
+
+def test_feature_schema_from_toml_dict_refuses_inferring_unlisted_columns():
+    table = {"unlisted_columns": "infer", "features": {"x": {"kind": "numeric"}}}
+    with pytest.raises(ConfigError, match="a complete schema lists every feature") as info:
+        FeatureSchema.from_toml_dict(table)
+    assert info.value.key == "schema.unlisted_columns"
 
 
 def test_feature_schema_from_a_toml_document():

@@ -162,6 +162,54 @@ def test_infer_schema_role_column_must_exist(telco: pd.DataFrame, role: str):
     assert info.value.column == "churn"
 
 
+@pytest.mark.parametrize(
+    ("role", "fix"),
+    [
+        ("target", r"pass --target COLUMN, or set schema\.target in driftwarden\.toml"),
+        ("entity_id", r"pass --id COLUMN, or set schema\.entity_id in driftwarden\.toml"),
+        ("time_column", r"pass --time COLUMN, or set schema\.time_column in driftwarden\.toml"),
+    ],
+)
+def test_infer_schema_missing_role_column_says_how_to_name_another(
+    telco: pd.DataFrame, role: str, fix: str
+):
+    roles: dict[str, Any] = {role: "Exited"}
+    with pytest.raises(
+        SchemaMismatchError,
+        match=r"'Exited' is not in the frame \(columns: 'customerID', 'gender', .* and \d+ "
+        rf"more\); {fix}",
+    ):
+        infer_schema(telco, **roles)
+
+
+def test_infer_schema_unknown_override_column_lists_columns_and_the_fix(telco: pd.DataFrame):
+    with pytest.raises(
+        ConfigError,
+        match=r"schema\.exclude names the column 'gendr', which is not in the frame \(columns: "
+        r"'customerID', .*\); correct the name in driftwarden\.toml, or remove the entry",
+    ):
+        infer_schema(telco, overrides={"exclude": ["gendr"]})
+
+
+def test_infer_schema_time_column_must_hold_times(telco: pd.DataFrame):
+    with pytest.raises(
+        SchemaMismatchError, match=r"time column 'Contract' holds values that are not times"
+    ) as info:
+        infer_schema(telco, target="Churn", time_column="Contract")
+    assert info.value.column == "Contract"
+
+
+def test_infer_schema_time_column_needs_a_value():
+    df = pd.DataFrame({"ts": [" ", ""], "x": [1.5, 2.5]})
+    with pytest.raises(SchemaMismatchError, match="time column 'ts' has no values"):
+        infer_schema(df, time_column="ts")
+
+
+def test_infer_schema_time_column_accepts_iso_text():
+    df = pd.DataFrame({"ts": ["2024-01-01", "2024-01-02T10:00:00+01:00"], "x": [1.5, 2.5]})
+    assert infer_schema(df, time_column="ts").time_column == "ts"
+
+
 def test_infer_schema_needs_a_feature():
     df = pd.DataFrame({"id": ["a", "b"], "y": [0, 1]})
     with pytest.raises(SchemaMismatchError, match="no feature column is left"):
@@ -370,6 +418,55 @@ def test_infer_schema_round_trips_through_its_own_toml_table(
 ):
     again = infer_schema(telco, overrides=telco_schema.to_toml_dict())
     assert again == telco_schema
+
+
+def test_infer_schema_ignores_unlisted_columns_of_a_complete_table(
+    telco: pd.DataFrame, telco_schema: FeatureSchema
+):
+    grown = telco.assign(Region="north", Score=np.arange(len(telco), dtype=float))
+    assert {"Region", "Score"} <= set(infer_schema(grown, target="Churn").feature_names)
+    again = infer_schema(grown, overrides=telco_schema.to_toml_dict())
+    assert again == telco_schema
+
+
+def test_infer_schema_complete_table_keeps_its_feature_order(telco: pd.DataFrame):
+    overrides = {
+        "target": "Churn",
+        "unlisted_columns": "ignore",
+        "features": {"tenure": {}, "gender": {"kind": "categorical"}},
+    }
+    schema = infer_schema(telco[telco.columns[::-1]], overrides=overrides)
+    assert schema.feature_names == ["tenure", "gender"]
+    assert schema.get("tenure").kind == "numeric"
+
+
+def test_infer_schema_infers_unlisted_columns_by_default(telco: pd.DataFrame):
+    overrides = {"target": "Churn", "features": {"tenure": {"nullable": True}}}
+    schema = infer_schema(telco, overrides=overrides)
+    assert "gender" in schema.feature_names
+    assert schema.get("tenure").nullable is True
+
+
+def test_infer_schema_complete_table_needs_its_columns(
+    telco: pd.DataFrame, telco_schema: FeatureSchema
+):
+    with pytest.raises(
+        ConfigError, match=r"schema\.features names the column 'tenure', which is not in"
+    ):
+        infer_schema(telco.drop(columns="tenure"), overrides=telco_schema.to_toml_dict())
+
+
+def test_infer_schema_ignoring_unlisted_columns_needs_listed_features(telco: pd.DataFrame):
+    with pytest.raises(SchemaMismatchError, match="none is listed; list the features"):
+        infer_schema(telco, overrides={"target": "Churn", "unlisted_columns": "ignore"})
+
+
+def test_infer_schema_rejects_an_unknown_unlisted_columns_value(telco: pd.DataFrame):
+    with pytest.raises(
+        ConfigError, match=r"schema\.unlisted_columns must be 'ignore' or 'infer', got 'drop'"
+    ) as info:
+        infer_schema(telco, overrides={"unlisted_columns": "drop"})
+    assert info.value.key == "schema.unlisted_columns"
 
 
 def test_infer_schema_accepts_numpy_integer_levels():

@@ -9,6 +9,7 @@ MODULES = [
     "driftwarden.schema.features",
     "driftwarden.schema.infer",
     "driftwarden.schema.request_model",
+    "driftwarden.schema.times",
 ]
 
 

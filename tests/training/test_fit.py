@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from driftwarden.core.errors import DataError, SchemaMismatchError
+from driftwarden.core.errors import ConfigError, DataError, SchemaMismatchError
 from driftwarden.data.telco import TELCO_ID, TELCO_TARGET, load_telco
 from driftwarden.schema import infer_schema
 from driftwarden.training import ModelParams, data_hash, predict_scores, train
@@ -178,3 +178,104 @@ def test_train_reports_progress(telco):
     train(frame.head(1500), schema, params=ModelParams(max_iter=20), progress=messages.append)
     assert messages[0].startswith("validating 1,500 rows")
     assert any("holdout" in m for m in messages)
+
+
+def _loans(n=600):
+    frame = synthetic_frame(n=n)
+    schema = infer_schema(frame, target="defaulted", entity_id="loan_id", time_column="applied_at")
+    return frame, schema
+
+
+def test_train_time_holdout_names_an_unparseable_timestamp():
+    frame, schema = _loans()
+    frame["applied_at"] = frame["applied_at"].astype(str).astype(object)
+    frame.loc[17, "applied_at"] = "last tuesday"
+    with pytest.raises(
+        SchemaMismatchError,
+        match=r"time column 'applied_at' holds values that are not times, such as "
+        r"'last tuesday'.*Fix those values, or name another time column",
+    ) as info:
+        train(frame, schema, holdout="time")
+    assert info.value.column == "applied_at"
+
+
+def test_train_time_holdout_refuses_rows_without_a_time():
+    frame, schema = _loans()
+    frame["applied_at"] = frame["applied_at"].astype(object)
+    frame.loc[[3, 4], "applied_at"] = None
+    with pytest.raises(DataError, match=r"2 of 600 rows have no time in 'applied_at'"):
+        train(frame, schema, holdout="time")
+
+
+def test_train_ignores_and_reports_columns_the_schema_does_not_list():
+    frame, schema = _loans()
+    messages = []
+    result = train(
+        frame.assign(note="n/a", score=1.0),
+        schema,
+        params=ModelParams(max_iter=20),
+        progress=messages.append,
+    )
+    assert result.ignored_columns == ("note", "score")
+    assert "ignoring 2 columns that the schema does not list: 'note', 'score'" in messages
+    assert result.model.feature_names_in_.tolist() == schema.feature_names
+    assert set(result.profile.kinds) == set(schema.feature_names)
+
+
+def test_train_refuses_missing_values_in_a_feature_that_is_not_nullable():
+    frame, schema = _loans()
+    assert schema.get("income").nullable is False
+    frame.loc[frame.index[:4], "income"] = np.nan
+    with pytest.raises(
+        SchemaMismatchError, match=r"income: 4 missing values, but nullable = false"
+    ) as info:
+        train(frame, schema)
+    assert info.value.column == "income"
+
+
+def test_train_refuses_categories_the_schema_does_not_declare():
+    frame, schema = _loans()
+    frame.loc[frame.index[:3], "region"] = "west"
+    frame.loc[frame.index[3], "region"] = "up north"
+    with pytest.raises(
+        SchemaMismatchError,
+        match=r"region: values not in its categories: 'west' \(3 rows\), 'up north' \(1 row\)"
+        r"(.|\n)*edit them in driftwarden\.toml, or re-run `driftwarden init --force`",
+    ):
+        train(frame, schema)
+
+
+def test_train_refuses_values_outside_the_declared_range():
+    frame, schema = _loans()
+    high = schema.get("debt_ratio").max
+    frame.loc[frame.index[:2], "debt_ratio"] = [high + 1.0, high + 2.0]
+    frame.loc[frame.index[2], "income"] = -5.0
+    with pytest.raises(SchemaMismatchError) as info:
+        train(frame, schema)
+    message = str(info.value)
+    assert f"debt_ratio: 2 values above max = {high:.10g} (highest {high + 2.0:.10g})" in message
+    assert "income: 1 value below min = " in message
+    assert info.value.column == "income"
+
+
+def test_train_range_check_reads_finite_values_only():
+    frame, _ = _loans()
+    frame.loc[frame.index[0], "income"] = np.inf
+    # Inference reads the range from finite values, so a schema inferred from the same data
+    # holds; the infinity is the model's and the monitor's business.
+    again = infer_schema(frame, target="defaulted", entity_id="loan_id", time_column="applied_at")
+    assert train(frame, again, params=ModelParams(max_iter=10)).n_rows == len(frame)
+
+
+def test_train_carries_the_task_of_the_schema():
+    frame, schema = _loans()
+    result = train(frame, schema, params=ModelParams(max_iter=10))
+    assert result.task == schema.task == "binary_classification"
+    assert result.params.to_dict()["task"] == "binary_classification"
+
+
+def test_train_refuses_a_task_that_is_not_supported_before_reading_the_data():
+    frame, schema = _loans()
+    with pytest.raises(ConfigError, match="task 'regression' is not supported yet") as info:
+        train(frame.iloc[:0], schema, params=ModelParams(task="regression"))
+    assert info.value.key == "task"

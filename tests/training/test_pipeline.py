@@ -2,7 +2,9 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from driftwarden.core.errors import ConfigError
 from driftwarden.schema import FeatureSchema, FeatureSpec
 from driftwarden.training import ModelParams, build_pipeline
 
@@ -56,3 +58,14 @@ def test_build_pipeline_handles_a_schema_of_one_kind():
     x, y = _frame()
     model = build_pipeline(schema).fit(x[["usage"]], y)
     assert model.predict_proba(x[["usage"]]).shape == (len(x), 2)
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass_classification"])
+def test_build_pipeline_refuses_a_task_it_does_not_build(task):
+    with pytest.raises(
+        ConfigError,
+        match=rf"task '{task}' is not supported yet: driftwarden builds models for "
+        r"'binary_classification'",
+    ) as info:
+        build_pipeline(_schema(), ModelParams(task=task))
+    assert info.value.key == "task"

@@ -43,9 +43,24 @@ def read_table(path: Path | str) -> pd.DataFrame:
         else:
             frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except pd.errors.EmptyDataError as exc:
-        raise DataError(f"data file {str(path)!r} is empty") from exc
+        raise DataError(
+            f"data file {str(path)!r} is empty: expected a header line naming the columns and "
+            f"at least one row of data; {_FIX}"
+        ) from exc
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"cannot read data file {str(path)!r}: {exc}") from exc
+    if len(frame.columns) == 0:
+        raise DataError(f"data file {str(path)!r} has no columns; {_FIX}")
     if frame.empty:
-        raise DataError(f"data file {str(path)!r} has a header but no rows")
+        shown = ", ".join(repr(str(c)) for c in frame.columns[:5])
+        raise DataError(
+            f"data file {str(path)!r} has a header ({shown}"
+            f"{' ...' if len(frame.columns) > 5 else ''}) but no rows of data; {_FIX}"
+        )
     return frame
+
+
+_FIX = (
+    "write the data into it, or point --data (or training.data in driftwarden.toml) at the "
+    "file that holds it"
+)

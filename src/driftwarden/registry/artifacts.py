@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -26,6 +27,8 @@ PROFILE_FILE = "profile.json"
 METRICS_FILE = "metrics.json"
 IMPORTANCES_FILE = "importances.json"
 TAG_PREFIX = "driftwarden."
+# Feature importances carried as a tag (all of them are in IMPORTANCES_FILE and the run metrics).
+_TOP_IMPORTANCES = 5
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
@@ -48,16 +51,39 @@ def git_commit(cwd: Path | None = None) -> str | None:
 def write_artifacts(result: TrainingResult, folder: Path) -> Path:
     """Write schema, reference profile, metrics and importances as JSON files into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / SCHEMA_FILE).write_text(result.schema.to_json(), encoding="utf-8")
-    (folder / PROFILE_FILE).write_text(result.profile.to_json(), encoding="utf-8")
+    # Bytes, not text: written exactly as version_tags hashes them, on every platform.
+    (folder / SCHEMA_FILE).write_bytes(_schema_bytes(result))
+    (folder / PROFILE_FILE).write_bytes(_profile_bytes(result))
     metrics = {"holdout": result.metrics.to_dict(), "train": result.train_metrics.to_dict()}
     (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     (folder / IMPORTANCES_FILE).write_text(json.dumps(result.importances, indent=2), "utf-8")
     return folder
 
 
+def _schema_bytes(result: TrainingResult) -> bytes:
+    return result.schema.to_json().encode("utf-8")
+
+
+def _profile_bytes(result: TrainingResult) -> bytes:
+    return result.profile.to_json().encode("utf-8")
+
+
 def version_tags(result: TrainingResult, *, commit: str | None, trained_at: str) -> dict[str, str]:
-    """Tags stored on the registered version, so ``models list`` needs no artifact download."""
+    """Tags stored on the registered version, so ``models list`` needs no artifact download.
+
+    Every key starts with :data:`TAG_PREFIX`. Besides the data (hash, row counts), the holdout
+    metrics, the task, the training time and the commit of the working directory, they hold:
+
+    * ``param.<name>``: each model parameter (:class:`~driftwarden.training.ModelParams`);
+    * ``top_importances``: the five most important features and their importance, as compact
+      JSON (``{"Contract":0.0712,...}``), rounded to four significant digits;
+    * ``schema.path`` and ``schema.sha256``, ``profile.path`` and ``profile.sha256``: where the
+      schema and the reference profile are in the version's run, and the SHA-256 of those
+      files, so a copy can be checked against the version it claims to belong to.
+
+    Values are strings, as MLflow stores them.
+    """
+    top = list(result.importances.items())[:_TOP_IMPORTANCES]
     tags: dict[str, Any] = {
         "data_hash": result.data_hash,
         "n_rows": result.n_rows,
@@ -67,8 +93,17 @@ def version_tags(result: TrainingResult, *, commit: str | None, trained_at: str)
         "trained_at": trained_at,
         "git_commit": commit or "unknown",
         "target": result.schema.target,
-        "task": result.schema.task,
+        "task": result.task,
+        "top_importances": json.dumps(
+            {name: float(f"{value:.4g}") for name, value in top}, separators=(",", ":")
+        ),
+        "schema.path": f"{ARTIFACT_DIR}/{SCHEMA_FILE}",
+        "schema.sha256": hashlib.sha256(_schema_bytes(result)).hexdigest(),
+        "profile.path": f"{ARTIFACT_DIR}/{PROFILE_FILE}",
+        "profile.sha256": hashlib.sha256(_profile_bytes(result)).hexdigest(),
     }
+    for name, value in result.params.to_dict().items():
+        tags[f"param.{name}"] = value
     for name, value in result.metrics.to_dict().items():
         if isinstance(value, float):
             tags[f"metric.{name}"] = repr(value)

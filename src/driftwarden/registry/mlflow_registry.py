@@ -6,7 +6,10 @@ registry depends on MLflow's error types.
 
 The embedded default keeps everything under ``.driftwarden/``: an SQLite tracking store and a
 folder of artifacts. Pointing ``registry.tracking_uri`` at an MLflow tracking server is all it
-takes to share one registry between machines.
+takes to share one registry between machines: model files then go where the server keeps
+artifacts (its ``--artifacts-destination`` or ``--default-artifact-root``), so every machine can
+load them, unless ``registry.artifact_location`` is set explicitly (a folder every machine
+mounts, say).
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+from urllib.parse import urlsplit
 
 import mlflow
 import mlflow.sklearn
@@ -43,7 +47,7 @@ from driftwarden.registry.artifacts import (
     version_tags,
     write_artifacts,
 )
-from driftwarden.schema import FeatureSchema
+from driftwarden.schema import FeatureSchema, Task
 from driftwarden.stats import ReferenceProfile
 from driftwarden.training import TrainingResult
 
@@ -54,6 +58,9 @@ logger = logging.getLogger(__name__)
 _HISTORY_TAG = f"{TAG_PREFIX}history."
 _MODEL_ARTIFACT = "model"
 Progress = Callable[[str], None]
+# Tracking URIs of a server, which keeps the artifacts itself; any other URI (sqlite:, file:, a
+# path, a database) is a store this process writes to directly, artifacts included.
+_SERVER_SCHEMES = frozenset({"http", "https", "databricks"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +127,18 @@ class ModelRegistry:
         Tracking URI, artifact folder, model name and alias names.
     clock : Clock, optional
         Timestamps of promotion events (simulated time in simulations).
+    home : Path, optional
+        The settings' ``home``. An ``artifact_location`` equal to the one derived from it counts
+        as not set, so that with a tracking server the server decides where model files go.
+        Defaults to the default home (``.driftwarden``).
     """
 
-    def __init__(self, settings: RegistrySettings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, settings: RegistrySettings, *, clock: Clock | None = None, home: Path | None = None
+    ) -> None:
         _quiet_mlflow()
         self.settings = settings
+        self._artifact_location = _artifact_location(settings, home)
         self.name = settings.model_name
         self.champion = settings.champion_alias
         self.challenger = settings.challenger_alias
@@ -138,6 +152,9 @@ class ModelRegistry:
             uri = f"sqlite:///{database.as_posix()}"
         if settings.token is not None:
             os.environ.setdefault("MLFLOW_TRACKING_TOKEN", settings.token.get_secret_value())
+        # With a tracking server, MLflow prints each finished run's address to standard output,
+        # where the CLI writes its results (to be piped); setdefault leaves a user's choice alone.
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         self._uri = uri
         with _translate(f"connecting to the MLflow tracking store at {uri}"):
             self._client = MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -148,7 +165,9 @@ class ModelRegistry:
         experiment = self._client.get_experiment_by_name(self.name)
         if experiment is not None:
             return str(experiment.experiment_id)
-        location = Path(self.settings.artifact_location).resolve()
+        if self._artifact_location is None:
+            return str(self._client.create_experiment(self.name))
+        location = self._artifact_location.resolve()
         location.mkdir(parents=True, exist_ok=True)
         return str(self._client.create_experiment(self.name, artifact_location=location.as_uri()))
 
@@ -321,6 +340,9 @@ class ModelRegistry:
         ------
         NotFoundError
             No such version, or the alias points nowhere.
+        RegistryError
+            The version was trained for a task this driftwarden does not know (its ``task``
+            tag), or its files cannot be read.
         """
         ref = self.champion if ref is None else ref
         if isinstance(ref, int) or str(ref).isdigit():
@@ -333,6 +355,16 @@ class ModelRegistry:
                     "train one (driftwarden train) or promote a version"
                 )
             info = self.get_version(version)
+        task = info.tags.get("task")
+        # Refused before anything is downloaded: a model of another task would be scored, and
+        # monitored, as a binary classifier. A version without the tag was not registered by
+        # driftwarden; its artifacts decide whether it loads.
+        if task is not None and task not in _TASKS:
+            raise RegistryError(
+                f"version {info.version} of model {self.name!r} was trained for task {task!r}, "
+                f"which this driftwarden does not know (it knows {', '.join(map(repr, _TASKS))}); "
+                "upgrade driftwarden, or promote or load another version"
+            )
         with _translate(f"loading version {info.version}"), tempfile.TemporaryDirectory() as tmp:
             model_folder = self._client.download_artifacts(info.run_id, _MODEL_ARTIFACT, tmp)
             model = mlflow.sklearn.load_model(model_folder)
@@ -429,6 +461,29 @@ class ModelRegistry:
             )
         with _translate("rolling back"):
             return self._move_champion(stack[-2], "rollback", reason=reason, actor=actor)
+
+
+_TASKS: tuple[str, ...] = get_args(Task)
+
+
+def _artifact_location(settings: RegistrySettings, home: Path | None) -> Path | None:
+    """The folder a new experiment keeps its artifacts in, or ``None`` to leave it to the server.
+
+    A store this process writes to directly needs a folder. A tracking server has its own
+    artifact store, which every client reaches through it; a local folder given to it instead
+    would hold the model files on this machine only, out of reach of every other one. So with a
+    server, the folder is passed only if the user set it: a location equal to the one derived
+    from ``home`` (the settings fill it in when it is unset) counts as not set.
+    """
+    if urlsplit(settings.tracking_uri).scheme.lower() not in _SERVER_SCHEMES:
+        return Path(settings.artifact_location)
+    derived = Path(home) / "mlartifacts" if home is not None else _DEFAULT_ARTIFACT_LOCATION
+    if Path(settings.artifact_location) == derived:
+        return None
+    return Path(settings.artifact_location)
+
+
+_DEFAULT_ARTIFACT_LOCATION = Path(RegistrySettings.model_fields["artifact_location"].default)
 
 
 def _trusted_types(model: Pipeline) -> list[str]:

@@ -3,9 +3,17 @@
 Builds the request model of the API and validates frames against the schema.
 """
 
-from driftwarden.schema.features import FeatureKind, FeatureSchema, FeatureSpec, Label, Task
+from driftwarden.schema.features import (
+    FeatureKind,
+    FeatureSchema,
+    FeatureSpec,
+    Label,
+    Task,
+    UnlistedColumns,
+)
 from driftwarden.schema.infer import DEFAULT_CATEGORICAL_MAX_LEVELS, infer_schema
 from driftwarden.schema.request_model import PredictionRequest, build_request_model
+from driftwarden.schema.times import parse_times
 
 __all__ = [
     "DEFAULT_CATEGORICAL_MAX_LEVELS",
@@ -15,6 +23,8 @@ __all__ = [
     "Label",
     "PredictionRequest",
     "Task",
+    "UnlistedColumns",
     "build_request_model",
     "infer_schema",
+    "parse_times",
 ]

@@ -29,10 +29,20 @@ from driftwarden.core.errors import ConfigError, NotFoundError, SchemaMismatchEr
 from driftwarden.schema._coerce import category_labels, numeric_values
 from driftwarden.schema._messages import config_error, did_you_mean, show
 
-__all__ = ["FeatureKind", "FeatureSchema", "FeatureSpec", "Label", "Task"]
+__all__ = ["FeatureKind", "FeatureSchema", "FeatureSpec", "Label", "Task", "UnlistedColumns"]
 
 FeatureKind = Literal["numeric", "categorical"]
 Task = Literal["binary_classification"]
+UnlistedColumns = Literal["ignore", "infer"]
+"""What a ``[schema]`` table does with the columns of a frame that its ``features`` do not list
+(the target, entity id, time column and ``exclude`` aside), set by its ``unlisted_columns`` key.
+
+* ``"ignore"``: the listed features are the model's inputs; other columns are left out. This is
+  what :meth:`FeatureSchema.to_toml_dict`, and so ``driftwarden init``, writes: the file is the
+  contract, and a column that later appears in the data does not silently become a feature.
+* ``"infer"``: every other column becomes a feature too, inferred from the data, and the table
+  only overrides inference. The default, for a hand-written table that names a few columns.
+"""
 # bool before int: smart-mode unions keep each type exactly, so JSON and TOML round trips hold.
 Label = str | bool | int
 
@@ -49,13 +59,15 @@ class FeatureSpec(BaseModel):
     dtype : str or None
         The pandas dtype the column had when the schema was inferred (informational).
     nullable : bool
-        Whether missing values were observed, so the request model accepts ``null``.
+        Whether missing values were observed, so the request model accepts ``null``. Training
+        data of a feature that is not nullable must have no missing values.
     min, max : float or None
         Observed range of a numeric feature (finite values only). Values outside it are
-        accepted everywhere: they are drift, not errors.
+        accepted at prediction time: they are drift, not errors. Training data must lie inside
+        it, since the range describes the training data.
     categories : list of str
-        Observed categories of a categorical feature, sorted. Unseen values are accepted and
-        reported as drift.
+        Observed categories of a categorical feature, sorted. Unseen values are accepted at
+        prediction time and reported as drift; training data must hold only these.
 
     Examples
     --------
@@ -252,7 +264,10 @@ class FeatureSchema(BaseModel):
         """Return the schema as the ``[schema]`` table of ``driftwarden.toml``.
 
         Features become sub-tables keyed by name (``[schema.features.tenure]``), in model
-        order; unset values are left out because TOML has no null.
+        order; unset values are left out because TOML has no null. The table lists every
+        feature, and says so with ``unlisted_columns = "ignore"``: read back against a frame
+        with more columns, it keeps its features and ignores the rest (see
+        :data:`UnlistedColumns`).
         """
         table: dict[str, Any] = {}
         for key in ("target", "entity_id", "time_column", "positive_label"):
@@ -260,6 +275,7 @@ class FeatureSchema(BaseModel):
             if value is not None:
                 table[key] = value
         table["task"] = self.task
+        table["unlisted_columns"] = "ignore"
         table["features"] = {f.name: f.to_toml_dict() for f in self.features}
         return table
 
@@ -281,6 +297,16 @@ class FeatureSchema(BaseModel):
                 f"the [schema] table must be a table, got {type(table).__name__}", key="schema"
             )
         data = dict(table)
+        # A complete schema lists its features, so the only meaning this key can have here is
+        # the one to_toml_dict writes.
+        unlisted = data.pop("unlisted_columns", "ignore")
+        if unlisted != "ignore":
+            raise ConfigError(
+                f"schema.unlisted_columns is {unlisted!r}, but a complete schema lists every "
+                "feature: only 'ignore' fits it. Use 'infer' only for a [schema] table that "
+                "overrides a schema inferred from data",
+                key="schema.unlisted_columns",
+            )
         features = data.get("features", {})
         if not isinstance(features, Mapping):
             raise ConfigError(

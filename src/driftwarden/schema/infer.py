@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,15 @@ from pydantic import ValidationError
 from driftwarden.core.errors import ConfigError, SchemaMismatchError
 from driftwarden.schema._coerce import category_labels, missing_mask, numeric_values
 from driftwarden.schema._messages import config_error, did_you_mean, show
-from driftwarden.schema.features import FeatureKind, FeatureSchema, FeatureSpec, Label, Task
+from driftwarden.schema.features import (
+    FeatureKind,
+    FeatureSchema,
+    FeatureSpec,
+    Label,
+    Task,
+    UnlistedColumns,
+)
+from driftwarden.schema.times import parse_times
 
 __all__ = ["DEFAULT_CATEGORICAL_MAX_LEVELS", "infer_schema"]
 
@@ -34,10 +42,12 @@ _OVERRIDE_KEYS = (
     "target",
     "task",
     "time_column",
+    "unlisted_columns",
 )
 _FEATURE_KEYS = ("categories", "dtype", "kind", "max", "min", "name", "nullable")
 _KINDS = ("numeric", "categorical")
-_TASKS = ("binary_classification",)
+_TASKS: tuple[str, ...] = get_args(Task)
+_UNLISTED: tuple[str, ...] = get_args(UnlistedColumns)
 # Target values read as the positive class when no positive_label is given.
 _POSITIVE_WORDS = frozenset({"true", "yes", "y", "positive", "pos"})
 
@@ -53,6 +63,15 @@ class _Overrides:
     time_column: str | None = None
     task: Task | None = None
     positive_label: Label | None = None
+    unlisted_columns: UnlistedColumns = "infer"
+
+
+# How a frame's role columns are named on the command line and in driftwarden.toml.
+_ROLE_FIXES = {
+    "target": "pass --target COLUMN, or set schema.target in driftwarden.toml",
+    "entity_id": "pass --id COLUMN, or set schema.entity_id in driftwarden.toml",
+    "time_column": "pass --time COLUMN, or set schema.time_column in driftwarden.toml",
+}
 
 
 def infer_schema(
@@ -67,7 +86,9 @@ def infer_schema(
     """Infer the feature schema of a training frame.
 
     Every column except the target, entity id, time column and excluded columns becomes a
-    feature, in frame order:
+    feature, in frame order, unless the overrides say ``unlisted_columns = "ignore"``: then the
+    features are exactly those listed in ``overrides["features"]``, in that order, and other
+    columns are left out. Each feature's kind and values are inferred so:
 
     * ``bool``, ``category`` and text columns are categorical, with their observed values
       (as strings, sorted) as categories;
@@ -90,10 +111,12 @@ def infer_schema(
         See :data:`DEFAULT_CATEGORICAL_MAX_LEVELS`; ``0`` keeps every numeric column numeric.
     overrides : Mapping or None, optional
         The ``[schema]`` table of ``driftwarden.toml``. Keys: ``target``, ``entity_id``,
-        ``time_column``, ``task``, ``positive_label``, ``exclude`` (columns to ignore) and
-        ``features``, a table of per-column entries (``kind``, ``dtype``, ``nullable``,
-        ``min``, ``max``, ``categories``) that win over inference. Changing ``kind``
-        recomputes the range or the categories from the data first.
+        ``time_column``, ``task``, ``positive_label``, ``exclude`` (columns to ignore),
+        ``unlisted_columns`` (``"infer"``, the default, or ``"ignore"``; see
+        :data:`~driftwarden.schema.UnlistedColumns`) and ``features``, a table of per-column
+        entries (``kind``, ``dtype``, ``nullable``, ``min``, ``max``, ``categories``) that win
+        over inference. Changing ``kind`` recomputes the range or the categories from the data
+        first.
 
     Returns
     -------
@@ -107,7 +130,8 @@ def infer_schema(
     SchemaMismatchError
         If the frame is empty or has duplicate or non-string column names, a role column is
         not in the frame, no feature is left, a column holds dates or other unsupported
-        values, a column forced numeric holds text, or the target has more than two classes.
+        values, a column forced numeric holds text, the time column holds values that are not
+        times, or the target has more than two classes.
     ConfigError
         If ``overrides`` has unknown keys, names unknown columns, gives an invalid kind or
         value, or ``categorical_max_levels`` is not a non-negative integer.
@@ -146,8 +170,19 @@ def infer_schema(
         if column is not None and column not in columns:
             raise SchemaMismatchError(
                 f"the {role} column {column!r} is not in the frame (columns: "
-                f"{show(columns)}){did_you_mean(column, columns)}",
+                f"{show(columns)}); {_ROLE_FIXES[role]}, naming one of the frame's columns"
+                f"{did_you_mean(column, columns)}",
                 column=column,
+            )
+    if roles["time_column"] is not None:
+        # Checked now, so that `driftwarden init --time` refuses a column a time-based holdout
+        # could not order, instead of `train` failing on it later.
+        times = parse_times(df[roles["time_column"]], roles["time_column"])
+        if np.isnat(times).all():
+            raise SchemaMismatchError(
+                f"time column {roles['time_column']!r} has no values: expected event times; "
+                "fill it or name another time column",
+                column=roles["time_column"],
             )
     role_columns = {c: r for r, c in roles.items() if c is not None}
     for name in table.features:
@@ -163,14 +198,22 @@ def infer_schema(
                 key=f"schema.features.{name}",
             )
 
+    if table.unlisted_columns == "ignore":
+        names = list(table.features)
+    else:
+        names = [c for c in columns if c not in role_columns and c not in table.exclude]
     specs = []
-    for name in columns:
-        if name in role_columns or name in table.exclude:
-            continue
+    for name in names:
         spec = _infer_feature(name, df[name], categorical_max_levels)
         if name in table.features:
             spec = _apply_override(spec, df[name], table.features[name])
         specs.append(spec)
+    if not specs and table.unlisted_columns == "ignore":
+        raise SchemaMismatchError(
+            "schema.unlisted_columns = 'ignore' keeps only the columns listed in "
+            "[schema.features], and none is listed; list the features (driftwarden init "
+            "writes them all) or set unlisted_columns = 'infer'"
+        )
     if not specs:
         raise SchemaMismatchError(
             "no feature column is left once the target, entity id, time column and excluded "
@@ -255,6 +298,14 @@ def _parse_overrides(overrides: Mapping[str, Any] | None, columns: list[str]) ->
             f"schema.positive_label must be a string, boolean or integer, got {positive_label!r}",
             key="schema.positive_label",
         )
+    unlisted = overrides.get("unlisted_columns", "infer")
+    if unlisted not in _UNLISTED:
+        raise ConfigError(
+            f"schema.unlisted_columns must be {' or '.join(map(repr, _UNLISTED))}, got "
+            f"{unlisted!r}: 'ignore' keeps only the features listed in [schema.features], "
+            "'infer' makes every other column a feature too",
+            key="schema.unlisted_columns",
+        )
     exclude = overrides.get("exclude", [])
     if isinstance(exclude, str) or not isinstance(exclude, list | tuple):
         raise ConfigError(
@@ -305,14 +356,16 @@ def _parse_overrides(overrides: Mapping[str, Any] | None, columns: list[str]) ->
         time_column=overrides.get("time_column"),
         task=cast("Task | None", task),
         positive_label=positive_label,
+        unlisted_columns=cast("UnlistedColumns", unlisted),
     )
 
 
 def _require_column(name: object, columns: list[str], where: str) -> None:
     if name not in columns:
         raise ConfigError(
-            f"{where} names the column {name!r}, which is not in the frame"
-            f"{did_you_mean(str(name), columns)}",
+            f"{where} names the column {name!r}, which is not in the frame (columns: "
+            f"{show(columns)}); correct the name in driftwarden.toml, or remove the entry if "
+            f"the data no longer has that column{did_you_mean(str(name), columns)}",
             key=f"{where}.{name}",
         )
 

@@ -4,6 +4,10 @@
 metrics, the reference profile of the training rows and of the model's scores, feature
 importances, and a hash and row count of the data. It registers nothing itself, so a training
 that fails part-way leaves no trace in the registry.
+
+The schema is the contract: the model reads its features and nothing else (other columns of the
+data are ignored, and reported), and the data must agree with what the schema declares about it
+(see :func:`train`, Notes).
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from driftwarden.core.errors import DataError
-from driftwarden.schema import FeatureSchema
+from driftwarden.core.errors import DataError, SchemaMismatchError
+from driftwarden.schema import FeatureSchema, parse_times
 from driftwarden.stats import ReferenceProfile
 from driftwarden.stats.metrics import ClassificationMetrics
 from driftwarden.training.evaluate import (
@@ -41,6 +45,8 @@ Progress = Callable[[str], None]
 
 # Each class needs this many rows so that both splits hold it and the holdout AUC means something.
 _MIN_ROWS_PER_CLASS = 10
+# Offending values named per column in an error.
+_SHOWN = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +65,13 @@ class TrainingResult:
     n_train: int
     n_holdout: int
     holdout: Holdout
+    ignored_columns: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        """The learning task of the model (``"binary_classification"``)."""
+        return self.params.task
 
 
 def data_hash(frame: pd.DataFrame) -> str:
@@ -81,7 +93,16 @@ def _split(
                 "a time-based holdout needs the schema's time_column in the data; set "
                 "schema.time_column in driftwarden.toml or use holdout = 'stratified'"
             )
-        order = np.argsort(pd.to_datetime(frame[schema.time_column]).to_numpy(), kind="stable")
+        column = schema.time_column
+        times = parse_times(frame[column], column)
+        unknown = int(np.isnat(times).sum())
+        if unknown:
+            raise DataError(
+                f"{unknown:,} of {len(frame):,} rows have no time in {column!r}, so a time-based "
+                "holdout cannot place them; fill or drop those rows, or use holdout = "
+                "'stratified' ([training] in driftwarden.toml)"
+            )
+        order = np.argsort(times, kind="stable")
         cut = len(frame) - max(round(len(frame) * test_size), 1)
         return order[:cut], order[cut:]
     train_idx, test_idx = train_test_split(
@@ -120,11 +141,32 @@ def train(
 
     Raises
     ------
+    ConfigError
+        ``params`` asks for a task that is not supported yet.
     DataError
         No target in the schema, an empty frame, a target that is not binary, too few rows of a
-        class, a time holdout without a time column.
+        class, a time holdout without a time column or with rows without a time.
     SchemaMismatchError
-        The frame does not match the schema (a feature column missing, text in a numeric column).
+        The frame does not match the schema: a feature column missing, text in a numeric
+        column, a time column that holds values that are not times, or values the schema
+        declares absent (see Notes).
+
+    Notes
+    -----
+    Columns that are neither features nor the target, entity id or time column are ignored, and
+    named in a progress message and in ``ignored_columns`` of the result: the schema says what
+    the model reads, not whatever the data file happens to hold.
+
+    The schema's ``categories``, ``min``/``max`` and ``nullable`` describe the training data
+    (inference reads them from it), and the model version carries them as its contract: the
+    request model refuses ``null`` for a feature that is not nullable, and the monitor measures
+    drift and out-of-range values against them. Training data that contradicts them (a
+    category not listed, a value outside the range, a missing value in a feature that is not
+    nullable) means that the declaration is stale, as after editing ``driftwarden.toml`` or
+    changing the data file, or that the data is wrong; only the user can tell which. So it is an
+    error naming the columns and values, not a silent refresh: refreshing would register a
+    contract nobody reviewed, while ``driftwarden.toml`` kept saying otherwise. A schema
+    inferred from the same data never fails this check.
     """
     say = progress or (lambda message: logger.info(message))
     if schema.target is None:
@@ -134,14 +176,25 @@ def train(
             f"target column {schema.target!r} is not in the data (columns: "
             f"{', '.join(map(str, frame.columns))}); check schema.target"
         )
-    if schema.task != "binary_classification":  # pragma: no cover - the only task so far
-        raise DataError(f"task {schema.task!r} is not supported yet")
+    params = params or ModelParams(random_state=seed, task=schema.task)
+    # Built before any work on the data, so an unsupported task fails first.
+    model = build_pipeline(schema, params)
     if not 0.0 < test_size < 1.0:
         raise DataError(f"test_size must be between 0 and 1, got {test_size}")
     if len(frame) == 0:
         raise DataError("the data has no rows; nothing to train on")
+    used = set(schema.feature_names) | {
+        c for c in (schema.target, schema.entity_id, schema.time_column) if c is not None
+    }
+    ignored = tuple(str(c) for c in frame.columns if c not in used)
+    if ignored:
+        say(
+            f"ignoring {len(ignored)} column{'s' if len(ignored) > 1 else ''} that the schema "
+            f"does not list: {', '.join(map(repr, ignored))}"
+        )
     say(f"validating {len(frame):,} rows against the schema ({len(schema.features)} features)")
-    data = schema.coerce_frame(frame)
+    data = schema.coerce_frame(frame[[c for c in frame.columns if c in used]])
+    _check_declared(schema, data)
     labels = binary_labels(data[schema.target], schema)
     counts = np.bincount(labels, minlength=2)
     if counts.min() < _MIN_ROWS_PER_CLASS:
@@ -159,27 +212,29 @@ def train(
             "stratified holdout"
         )
 
-    params = params or ModelParams(random_state=seed)
     with threadpool_limits(limits=params.n_threads, user_api="openmp"):
         return _fit_and_validate(
-            frame, schema, params, x_train, y_train, x_test, y_test, holdout, seed, say
-        )
+            frame, schema, params, model, x_train, y_train, x_test, y_test, holdout, ignored,
+            seed, say,
+        )  # fmt: skip
 
 
 def _fit_and_validate(
     frame: pd.DataFrame,
     schema: FeatureSchema,
     params: ModelParams,
+    model: Pipeline,
     x_train: pd.DataFrame,
     y_train: np.ndarray[Any, Any],
     x_test: pd.DataFrame,
     y_test: np.ndarray[Any, Any],
     holdout: Holdout,
+    ignored: tuple[str, ...],
     seed: int,
     say: Progress,
 ) -> TrainingResult:
     say(f"fitting on {len(x_train):,} rows, holding out {len(x_test):,} ({holdout})")
-    model = build_pipeline(schema, params).fit(x_train, y_train)
+    model.fit(x_train, y_train)
 
     say("evaluating on the holdout")
     metrics = evaluate(model, x_test, y_test)
@@ -208,7 +263,60 @@ def _fit_and_validate(
         n_train=len(x_train),
         n_holdout=len(x_test),
         holdout=holdout,
+        ignored_columns=ignored,
     )
+
+
+def _check_declared(schema: FeatureSchema, data: pd.DataFrame) -> None:
+    """Raise if coerced training data contradicts what the schema declares (:func:`train`)."""
+    problems: list[tuple[str, str]] = []
+    for spec in schema.features:
+        values = data[spec.name]
+        missing = int(values.isna().sum())
+        if missing and not spec.nullable:
+            found = _count(missing, "missing value")
+            problems.append((spec.name, f"{found}, but nullable = false"))
+        # An empty list declares nothing (a schema built in code may leave it out).
+        if spec.kind == "categorical" and spec.categories:
+            present = values.dropna()
+            counts = present[~present.isin(set(spec.categories))].value_counts()
+            if len(counts):
+                shown = ", ".join(
+                    f"{v!r} ({_count(int(n), 'row')})" for v, n in counts.head(_SHOWN).items()
+                )
+                more = f" and {len(counts) - _SHOWN} more" if len(counts) > _SHOWN else ""
+                problems.append((spec.name, f"values not in its categories: {shown}{more}"))
+        elif spec.kind == "numeric":
+            numbers = values.to_numpy(dtype=np.float64)
+            # Finite values only, as inference reads the range.
+            finite = numbers[np.isfinite(numbers)]
+            below = finite[finite < spec.min] if spec.min is not None else finite[:0]
+            if below.size:
+                problems.append(
+                    (spec.name, f"{_count(below.size, 'value')} below min = {spec.min:.10g} "
+                     f"(lowest {below.min():.10g})")
+                )  # fmt: skip
+            above = finite[finite > spec.max] if spec.max is not None else finite[:0]
+            if above.size:
+                problems.append(
+                    (spec.name, f"{_count(above.size, 'value')} above max = {spec.max:.10g} "
+                     f"(highest {above.max():.10g})")
+                )  # fmt: skip
+    if problems:
+        lines = "\n".join(f"  {name}: {problem}" for name, problem in problems)
+        raise SchemaMismatchError(
+            "the training data contradicts what the schema declares about it:\n"
+            f"{lines}\n"
+            "The categories, min/max and nullable of each [schema.features.<column>] describe "
+            "the training data. If the data is right, they are stale: edit them in "
+            "driftwarden.toml, or re-run `driftwarden init --force` to infer them from this "
+            "data. Otherwise fix the data.",
+            column=problems[0][0],
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _ranges(schema: FeatureSchema) -> dict[str, tuple[float, float]]:

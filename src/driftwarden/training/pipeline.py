@@ -19,7 +19,7 @@ Numeric columns pass through untouched (trees need no scaling).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
@@ -27,21 +27,29 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
-from driftwarden.schema import FeatureSchema
+from driftwarden.core.errors import ConfigError
+from driftwarden.schema import FeatureSchema, Task
 
 __all__ = ["ModelParams", "build_pipeline"]
 
 # The classifier's bins per feature: categorical features need codes below this.
 _MAX_BINS = 255
+# The tasks this pipeline builds models for: every task a schema can declare.
+_TASKS: tuple[str, ...] = get_args(Task)
 
 
 @dataclass(frozen=True, slots=True)
 class ModelParams:
-    """Hyper-parameters of the classifier (logged with every training run).
+    """The model to build: its task and the classifier's hyper-parameters (logged with every
+    training run).
 
     The defaults are regularised for datasets of a few thousand rows (shallow trees, a slow
     learning rate, early stopping on an internal validation split), where the library defaults
     overfit.
+
+    ``task`` is the learning task, recorded with the model version so that a loader can tell
+    which kind of model it holds. Only ``"binary_classification"`` is built so far;
+    :func:`build_pipeline` refuses any other.
     """
 
     learning_rate: float = 0.05
@@ -57,6 +65,7 @@ class ModelParams:
     # little, and where another process holds a core, OpenMP's spinning threads made fitting
     # several times slower (measured: 3.1 s with one thread, 6.9 s with two, Telco, one core busy).
     n_threads: int = 1
+    task: str = "binary_classification"
 
     def to_dict(self) -> dict[str, Any]:
         """The parameters as a flat dict (for MLflow ``log_params``)."""
@@ -71,9 +80,26 @@ def build_pipeline(schema: FeatureSchema, params: ModelParams | None = None) -> 
     schema : FeatureSchema
         Which columns are features, and which of them are categorical.
     params : ModelParams, optional
-        Classifier hyper-parameters.
+        The task and the classifier's hyper-parameters.
+
+    Raises
+    ------
+    ConfigError
+        The task is not one driftwarden builds models for yet, or is not the schema's task.
     """
-    params = params or ModelParams()
+    params = params or ModelParams(task=schema.task)
+    if params.task not in _TASKS:
+        raise ConfigError(
+            f"task {params.task!r} is not supported yet: driftwarden builds models for "
+            f"{', '.join(map(repr, _TASKS))}; use one of those, or frame the problem as one",
+            key="task",
+        )
+    if params.task != schema.task:  # pragma: no cover - one task so far; unreachable until two
+        raise ConfigError(
+            f"the model parameters ask for task {params.task!r}, but the schema is for "
+            f"{schema.task!r}; make the two agree",
+            key="task",
+        )
     categorical = schema.categorical_features
     numeric = schema.numeric_features
     encoder = OrdinalEncoder(

@@ -17,8 +17,11 @@ from driftwarden.schema import infer_schema
 __all__ = ["add_parser", "run"]
 
 _HEADER = """\
-# driftwarden settings, written by `driftwarden init`. Edit freely: the [schema] table overrides
-# what is inferred from the data (kind = "numeric" | "categorical", categories, min/max, nullable).
+# driftwarden settings, written by `driftwarden init`. Edit freely. The [schema] table is the
+# contract of the model: its features are the columns it reads (unlisted_columns = "ignore" leaves
+# other columns of the data out; "infer" would make them features too), and their categories,
+# min/max and nullable describe the training data, so `driftwarden train` refuses data that
+# contradicts them. After the data changes, edit them or re-run `driftwarden init --force`.
 # Every setting can also come from a DRIFTWARDEN_* environment variable, which wins over this file.
 
 """

@@ -30,7 +30,7 @@ def add_parser(verbs: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Dispatch the action."""
-    registry = ModelRegistry(settings.registry)
+    registry = ModelRegistry(settings.registry, home=settings.home)
     if args.action == "list":
         return _list(registry, as_json=args.json)
     if args.action == "promote":

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"holdout ROC AUC {auc} is below the gate training.min_roc_auc = "
             f"{options.min_roc_auc}; nothing was registered"
         )
-    registry = ModelRegistry(settings.registry)
+    registry = ModelRegistry(settings.registry, home=settings.home)
     alias = None if args.alias == "none" else args.alias
     if alias in ("champion", "challenger"):
         alias = (
