@@ -14,13 +14,15 @@ export PREFECT_HOME ?= $(CURDIR)/.driftwarden/prefect
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS ?= false
 export NML_DISABLE_USAGE_LOGGING ?= 1
 
-.PHONY: help install format lint test bench clean
+.PHONY: help install format lint test bench bench-drift bench-serve clean
 
 help:
 	@echo "make install   create $(VENV) and install driftwarden with its dev tools"
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import-linter layer contracts"
 	@echo "make test      the whole test suite with branch coverage (fails under 90%)"
-	@echo "make bench     benchmarks/drift.py against Evidently and a naive scipy loop"
+	@echo "make bench     both benchmarks below, one after the other"
+	@echo "make bench-drift  benchmarks/drift.py: drift verdicts against Evidently and a naive scipy loop"
+	@echo "make bench-serve  benchmarks/serve.py: driftwarden serve against mlflow models serve"
 
 install: $(STAMP)
 
@@ -45,8 +47,13 @@ test: install
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
-bench: install
+bench: bench-drift bench-serve
+
+bench-drift: install
 	$(BIN)/python benchmarks/drift.py $(BENCH_ARGS)
+
+bench-serve: install
+	$(BIN)/python benchmarks/serve.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov src/*.egg-info

@@ -655,11 +655,23 @@ def targets(windows: Sequence[Mapping[str, Any]], flat: Mapping[str, Any]) -> li
             f"{spread:.2f} over {sizes}" if spread is not None else "needs two sizes",
         )
     )
-    mem = [(w["rows"], w["driftwarden"]["traced_peak_over_window"]) for w in windows]
+    # tracemalloc does not see Arrow's memory pool (string columns), the resident-set rise
+    # does: the larger of the two is the honest figure.
+    mem = [
+        (
+            w["rows"],
+            max(
+                w["driftwarden"]["traced_peak_over_window"],
+                w["driftwarden"].get("rss_peak_over_window") or 0.0,
+            ),
+        )
+        for w in windows
+    ]
     worst = max(mem, key=lambda m: m[1])
     out.append(
         _target(
-            "driftwarden traced peak memory / window column bytes (every size)",
+            "driftwarden peak memory (larger of traced and RSS rise) / window column bytes "
+            "(every size)",
             worst[1],
             f"< {TARGET_MEMORY_RATIO:g}",
             all(m[1] < TARGET_MEMORY_RATIO for m in mem),
