@@ -159,6 +159,67 @@ def test_request_model_request_id_is_bounded(request_model: type[PredictionReque
     assert _locs(info.value) == [("request_id",)]
 
 
+@pytest.mark.parametrize("value", [True, False])
+@pytest.mark.parametrize("column", ["tenure", "TotalCharges"])
+def test_request_model_rejects_booleans_for_numbers_naming_the_field(
+    request_model: type[PredictionRequest], column: str, value: bool
+):
+    with pytest.raises(ValidationError, match=f"got the boolean {str(value).lower()}") as info:
+        request_model.model_validate(_row(**{column: value}))
+    assert _locs(info.value) == [(column,)]
+
+
+def test_request_model_rejects_json_booleans_for_numbers(request_model: type[PredictionRequest]):
+    body = '{"gender": "Male", "SeniorCitizen": 1, "Partner": "No", "tenure": true, '
+    body += '"Contract": "One year", "MonthlyCharges": 20}'
+    with pytest.raises(ValidationError, match="send 1 or 0") as info:
+        request_model.model_validate_json(body)
+    assert _locs(info.value) == [("tenure",)]
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t \n"])
+def test_request_model_refuses_a_blank_required_category(
+    request_model: type[PredictionRequest], blank: str
+):
+    with pytest.raises(ValidationError, match="blank string") as info:
+        request_model.model_validate(_row(Contract=blank))
+    assert _locs(info.value) == [("Contract",)]
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_request_model_reads_a_blank_optional_category_as_missing(blank: str):
+    schema = FeatureSchema(
+        features=[
+            FeatureSpec(name="band", kind="categorical", categories=["a"], nullable=True),
+            FeatureSpec(name="plan", kind="categorical", categories=["b"]),
+        ]
+    )
+    model = build_request_model(schema)
+    request = model.model_validate({"band": blank, "plan": " b "})
+    assert request.feature_values() == {"band": None, "plan": " b "}
+
+
+def test_request_model_entity_id_is_bounded_by_what_the_store_holds(
+    request_model: type[PredictionRequest],
+):
+    longest = "c" * 256
+    assert request_model.model_validate(_row(customerID=longest)).entity_value() == longest
+    with pytest.raises(ValidationError, match="at most 256 characters") as info:
+        request_model.model_validate(_row(customerID=longest + "c"))
+    assert _locs(info.value) == [("customerID",)]
+    entity = request_model.model_json_schema()["properties"]["customerID"]
+    assert {"type": "string", "maxLength": 256} in entity["anyOf"]
+
+
+def test_request_model_refuses_a_request_id_kept_for_shadow_rows(
+    request_model: type[PredictionRequest],
+):
+    with pytest.raises(ValidationError, match="does not end with ':shadow'") as info:
+        request_model.model_validate(_row(request_id="r-1:shadow"))
+    assert _locs(info.value) == [("request_id",)]
+    assert request_model.model_validate(_row(request_id="shadow:r-1")).request_id == "shadow:r-1"
+
+
 def test_request_model_json_schema_documents_the_fields(request_model: type[PredictionRequest]):
     document = request_model.model_json_schema()
     properties = document["properties"]
@@ -205,7 +266,7 @@ def test_request_model_of_odd_column_names():
     assert set(document["properties"]) == {"request_id", "entity id", "band", *names}
     assert "known categories: none" in document["properties"]["band"]["description"]
     (example,) = document["examples"]
-    assert model.model_validate(example).feature_values()["band"] == ""
+    assert model.model_validate(example).feature_values()["band"] == "a"
 
 
 def test_request_model_summarises_many_categories():

@@ -1,13 +1,24 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, select
 
 from driftwarden.core import ConfigError
-from driftwarden.store import alembic_config, downgrade, metadata, upgrade
+from driftwarden.store import (
+    Label,
+    alembic_config,
+    downgrade,
+    insert_rows,
+    metadata,
+    predictions_between,
+    record_labels,
+    upgrade,
+)
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -46,3 +57,42 @@ def test_downgrade_removes_the_tables(migrated: Engine):
 def test_migration_environment_refuses_to_run_without_a_connection():
     with pytest.raises(ConfigError, match="run on a given connection"):
         command.upgrade(alembic_config(), "head")
+
+
+def _lengths(engine: Engine, table: str) -> dict[str, int | None]:
+    columns = inspect(engine).get_columns(table)
+    return {c["name"]: getattr(c["type"], "length", None) for c in columns}
+
+
+def test_upgrade_from_0001_widens_the_ids_and_keeps_the_rows(engine: Engine, make_row):
+    upgrade(engine, "0001")
+    assert _lengths(engine, "predictions")["request_id"] == 64
+    old = make_row(1, request_id="r" * 64, entity_id="e" * 128)
+    insert_rows(engine, [old])
+    received = old.created_at
+    record_labels(engine, {old.request_id: 1}, received_at=received)
+    upgrade(engine)
+    assert _diff(engine) == []
+    predictions = _lengths(engine, "predictions")
+    assert (predictions["request_id"], predictions["entity_id"]) == (160, 256)
+    assert _lengths(engine, "labels")["request_id"] == 160
+    longest = make_row(2, request_id="r" * 160, entity_id="e" * 256)
+    insert_rows(engine, [longest])
+    record_labels(engine, {longest.request_id: 0}, received_at=received)
+    stored = predictions_between(engine, old.created_at, longest.created_at + timedelta(1))
+    assert [(p.request_id, p.entity_id) for p in stored] == [
+        (old.request_id, old.entity_id),
+        (longest.request_id, longest.entity_id),
+    ]
+    with engine.connect() as connection:
+        labels = {r.request_id: r.label for r in connection.execute(select(Label))}
+    assert labels == {old.request_id: 1, longest.request_id: 0}
+
+
+def test_downgrade_to_0001_restores_the_first_lengths(migrated: Engine):
+    downgrade(migrated, "0001")
+    predictions = _lengths(migrated, "predictions")
+    assert (predictions["request_id"], predictions["entity_id"]) == (64, 128)
+    assert _lengths(migrated, "labels")["request_id"] == 64
+    upgrade(migrated)
+    assert _diff(migrated) == []

@@ -191,6 +191,130 @@ def test_writer_reports_errors_that_are_not_outages(migrated: Engine, tmp_path, 
     assert _stored_ids(migrated) == ["req-00002"]
 
 
+def test_writer_fails_only_the_row_the_database_refuses(migrated: Engine, tmp_path, make_row):
+    async def scenario() -> int:
+        writer = PredictionWriter(
+            migrated, Spool(tmp_path / "spool"), max_rows=100, max_wait_ms=200
+        )
+        writer.start()
+        rows = [make_row(i, score=None if i == 2 else i / 10) for i in range(5)]
+        writes = [asyncio.create_task(writer.write(row)) for row in rows]
+        await asyncio.wait(writes)
+        with pytest.raises(IntegrityError, match=r"(?i)null"):
+            await writes[2]
+        await asyncio.gather(*writes[:2], *writes[3:])
+        assert not writer.degraded
+        await writer.stop()
+        return writer.commits
+
+    commits = asyncio.run(scenario())
+    assert _stored_ids(migrated) == ["req-00000", "req-00001", "req-00003", "req-00004"]
+    assert commits == 4  # the group was refused, then each good row committed on its own
+
+
+def test_writer_stores_the_longest_ids_the_api_accepts(migrated: Engine, tmp_path, make_row):
+    # 128 characters from the client, plus the suffix of a shadow row.
+    request_id = "r" * 128 + ":shadow"
+    entity_id = "e" * 256
+
+    async def scenario() -> None:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"))
+        writer.start()
+        await writer.write(make_row(1, request_id=request_id, entity_id=entity_id))
+        await writer.stop()
+
+    asyncio.run(scenario())
+    with migrated.connect() as connection:
+        stored = connection.execute(select(Prediction.request_id, Prediction.entity_id)).one()
+    assert tuple(stored) == (request_id, entity_id)
+
+
+def test_writer_refuses_a_bad_row_for_its_caller_alone(migrated: Engine, tmp_path, make_row):
+    async def scenario() -> None:
+        writer = PredictionWriter(
+            migrated, Spool(tmp_path / "spool"), max_rows=100, max_wait_ms=200
+        )
+        writer.start()
+        # One group; the middle row breaks a NOT NULL constraint on either backend.
+        rows = [make_row(0), make_row(1, score=None), make_row(2)]
+        writes = [asyncio.create_task(writer.write(row)) for row in rows]
+        await asyncio.wait(writes)
+        with pytest.raises(IntegrityError, match=r"(?i)null"):
+            await writes[1]
+        await asyncio.gather(writes[0], writes[2])
+        await writer.stop()
+
+    asyncio.run(scenario())
+    assert _stored_ids(migrated) == ["req-00000", "req-00002"]
+
+
+def test_writer_keeps_serving_while_the_spool_holds_a_refused_row(
+    migrated: Engine, tmp_path, make_row, caplog
+):
+    spool = Spool(tmp_path / "spool")
+    spool.append([make_row(1, score=None).to_record()])
+
+    async def scenario() -> None:
+        writer = PredictionWriter(migrated, spool, replay_interval_seconds=0)
+        writer.start()
+        await writer.write(make_row(2))  # acknowledged: it waits in the spool behind row 1
+        assert writer.spool_size == 2
+        await writer.stop()
+
+    with caplog.at_level("ERROR", logger="driftwarden.store.writer"):
+        asyncio.run(scenario())
+    assert "spool replay failed; the spool keeps its rows" in caplog.text
+    assert [r["request_id"] for r in Spool(tmp_path / "spool").read()] == [
+        "req-00001",
+        "req-00002",
+    ]
+    assert count_predictions(migrated) == 0
+
+
+def test_writer_find_logged_returns_committed_rows_only(migrated: Engine, tmp_path, make_row):
+    async def scenario() -> dict[str, PredictionRow]:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"))
+        assert await writer.find_logged([]) == {}
+        writer.start()
+        await asyncio.gather(
+            writer.write(make_row(1)), writer.write(make_row(2, variant="challenger"))
+        )
+        found = await writer.find_logged(["req-00001", "req-00002", "req-00003"])
+        await writer.stop()
+        return found
+
+    found = asyncio.run(scenario())
+    assert found == {"req-00001": make_row(1), "req-00002": make_row(2, variant="challenger")}
+
+
+def test_writer_find_logged_does_not_wait_for_a_store_that_is_down(outage, tmp_path, make_row):
+    async def scenario() -> None:
+        writer = PredictionWriter(outage.engine, Spool(tmp_path / "spool"), max_wait_ms=1)
+        writer.start()
+        await writer.write(make_row(1))
+        outage.down()
+        await writer.write(make_row(2))
+        assert writer.degraded
+        # Row 1 is committed, but the store is not asked while the writer is degraded.
+        assert await writer.find_logged(["req-00001", "req-00002"]) == {}
+        outage.up()
+        await writer.stop()
+
+    asyncio.run(scenario())
+
+
+def test_writer_find_logged_treats_ids_as_new_when_the_store_cannot_answer(
+    engine: Engine, tmp_path, caplog
+):
+    async def scenario() -> dict[str, PredictionRow]:
+        writer = PredictionWriter(engine, Spool(tmp_path / "spool"))  # never migrated
+        return await writer.find_logged(["req-00001"])
+
+    with caplog.at_level("WARNING", logger="driftwarden.store.writer"):
+        assert asyncio.run(scenario()) == {}
+    assert "treating them as new" in caplog.text
+
+
 def test_writer_reports_a_spool_that_cannot_be_written(outage, tmp_path, make_row):
     spool = Spool(tmp_path / "spool")
     spool.path.mkdir()  # appending to a folder fails: the row must not be acknowledged

@@ -10,7 +10,16 @@ from types import MappingProxyType
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from driftwarden.core.errors import SchemaMismatchError
 from driftwarden.schema._coerce import category_label
@@ -22,6 +31,12 @@ __all__ = ["PredictionRequest", "build_request_model"]
 _CATEGORIES_SHOWN = 20
 
 _REQUEST_ID = "request_id"
+
+# The server logs a challenger's shadow score under the client's id plus this suffix.
+_SHADOW_SUFFIX = ":shadow"
+
+# The longest entity id the prediction store holds.
+_ENTITY_ID_MAX_LENGTH = 256
 
 
 class PredictionRequest(BaseModel):
@@ -40,6 +55,19 @@ class PredictionRequest(BaseModel):
         description="Client-chosen id, unique per prediction: a retry with the same id is "
         "never logged twice.",
     )
+
+    @field_validator("request_id")
+    @classmethod
+    def _not_a_shadow_id(cls, value: str | None) -> str | None:
+        # Such an id would collide with the shadow row of another request.
+        if value is not None and value.endswith(_SHADOW_SUFFIX):
+            raise PydanticCustomError(
+                "request_id_reserved",
+                "expected an id that does not end with {suffix} (the server logs shadow "
+                "scores under such ids), got {value}; choose another id",
+                {"suffix": repr(_SHADOW_SUFFIX), "value": repr(value)},
+            )
+        return value
 
     # Column name -> attribute name, filled in by build_request_model.
     feature_attributes: ClassVar[Mapping[str, str]] = MappingProxyType({})
@@ -71,8 +99,45 @@ def _number_to_label(value: Any) -> Any:
     return value
 
 
+def _refuse_boolean(value: Any) -> Any:
+    """Refuse ``true``/``false`` for a numeric field, which float parsing would make 1.0/0.0."""
+    if isinstance(value, bool | np.bool_):
+        raise PydanticCustomError(
+            "float_type",
+            "expected a number (or a number as text), got the boolean {value}; "
+            "send 1 or 0 if that is what it means",
+            {"value": str(bool(value)).lower()},
+        )
+    return value
+
+
+def _require_text(value: str) -> str:
+    """Refuse a blank category for a required feature: blank text means missing."""
+    if not value.strip():
+        raise PydanticCustomError(
+            "string_blank",
+            "expected a category, got the blank string {value}; this feature may not be "
+            "missing, send its value",
+            {"value": repr(value)},
+        )
+    return value
+
+
+def _blank_to_none(value: Any) -> Any:
+    """Read a blank category of a nullable feature as missing, as in training frames."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 _Label = Annotated[str, BeforeValidator(_number_to_label)]
-_Number = Annotated[float, Field(allow_inf_nan=False)]
+_Category = Annotated[_Label, AfterValidator(_require_text)]
+_OptionalCategory = Annotated[_Label | None, BeforeValidator(_blank_to_none)]
+_Number = Annotated[float, BeforeValidator(_refuse_boolean), Field(allow_inf_nan=False)]
+# The length limit sits inside the conversion of numbers, so that it checks the text.
+_EntityId = Annotated[
+    Annotated[str, Field(max_length=_ENTITY_ID_MAX_LENGTH)], BeforeValidator(_number_to_label)
+]
 
 
 def _attribute_name(column: str, index: int, taken: set[str]) -> str:
@@ -123,12 +188,15 @@ def build_request_model(
 
     Fields, named by column:
 
-    * one per feature: numeric features are finite floats (NaN and infinity rejected, numbers
-      as text accepted), categorical features are strings (numbers accepted and written as the
-      schema writes categories; unseen values accepted, since they are drift, not errors).
-      Nullable features accept ``null`` and default to it; others are required;
-    * ``request_id``: optional client id, for idempotent retries;
-    * the entity id column, when the schema has one: optional string.
+    * one per feature: numeric features are finite floats (NaN, infinity and booleans
+      rejected, numbers as text accepted), categorical features are strings (numbers accepted
+      and written as the schema writes categories; unseen values accepted, since they are
+      drift, not errors). Nullable features accept ``null`` and default to it, and read a
+      blank category as ``null``; others are required, and refuse a blank category;
+    * ``request_id``: optional client id, for idempotent retries; it may not end with
+      ``:shadow``, which the server keeps for shadow scores;
+    * the entity id column, when the schema has one: optional string of at most 256
+      characters, the most the prediction store holds.
 
     Unknown fields are rejected, so a misspelled column is a 422 that names it. Observed
     ranges and known categories appear in each field's description and examples, and the
@@ -180,9 +248,11 @@ def build_request_model(
         taken.add(attr)
         attributes[spec.name] = attr
         description, examples = _describe(spec)
-        annotation: Any = _Number if spec.kind == "numeric" else _Label
-        if spec.nullable:
-            annotation = annotation | None
+        annotation: Any
+        if spec.kind == "numeric":
+            annotation = _Number | None if spec.nullable else _Number
+        else:
+            annotation = _OptionalCategory if spec.nullable else _Category
         fields[attr] = (
             annotation,
             Field(
@@ -193,18 +263,19 @@ def build_request_model(
                 examples=examples or None,
             ),
         )
-        example[spec.name] = examples[0] if examples else (0.0 if spec.kind == "numeric" else "")
+        example[spec.name] = examples[0] if examples else (0.0 if spec.kind == "numeric" else "a")
     entity_attr: str | None = None
     if schema.entity_id is not None:
         entity_attr = _attribute_name(schema.entity_id, len(schema.features), taken)
         fields[entity_attr] = (
-            _Label | None,
+            _EntityId | None,
             Field(
                 default=None,
                 alias=schema.entity_id,
                 title=schema.entity_id,
                 description="Entity id, stored with the prediction so that labels arriving "
-                "later through /feedback can be joined to it.",
+                f"later through /feedback can be joined to it; at most "
+                f"{_ENTITY_ID_MAX_LENGTH} characters.",
             ),
         )
     model = create_model(

@@ -19,6 +19,11 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = ["Base", "Label", "Prediction", "UtcDateTime", "metadata"]
 
+# The API accepts request ids of up to 128 characters and entity ids of up to 256; a shadow row's
+# id adds ":shadow", and the rest is room to spare. Changing these needs a migration.
+REQUEST_ID_LENGTH = 160
+ENTITY_ID_LENGTH = 256
+
 # Stable constraint names, so that migrations can name what they create and drop.
 _NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -77,8 +82,8 @@ class Prediction(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    request_id: Mapped[str] = mapped_column(String(64), unique=True)
-    entity_id: Mapped[str | None] = mapped_column(String(128))
+    request_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), unique=True)
+    entity_id: Mapped[str | None] = mapped_column(String(ENTITY_ID_LENGTH))
     created_at: Mapped[datetime]
     model_version: Mapped[int] = mapped_column(Integer)
     variant: Mapped[str] = mapped_column(String(16))
@@ -93,7 +98,7 @@ class Label(Base):
 
     __tablename__ = "labels"
 
-    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), primary_key=True)
     label: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime]
 

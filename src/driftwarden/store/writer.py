@@ -10,6 +10,9 @@ acknowledgement was lost) is stored once.
 
 While the spool holds rows, new rows are spooled too, so the database receives them in arrival
 order once replayed.
+
+When the database refuses a group for a reason other than an outage (a value it cannot hold),
+its rows are written again one by one, so only the refused row's caller gets the error.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Dialect, Engine
+from sqlalchemy import Dialect, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -200,6 +203,13 @@ def insert_rows(engine: Engine, rows: Sequence[PredictionRow]) -> None:
             connection.close()
 
 
+def _select_logged(engine: Engine, request_ids: list[str]) -> dict[str, PredictionRow]:
+    columns = [Prediction.__table__.c[name] for name in _COLUMNS]
+    query = select(*columns).where(Prediction.request_id.in_(request_ids))
+    with engine.connect() as connection:
+        return {row.request_id: PredictionRow(**row._mapping) for row in connection.execute(query)}
+
+
 _STOP = object()
 
 
@@ -319,6 +329,40 @@ class PredictionWriter:
         self._queue.put_nowait((row, done))
         await done
 
+    async def find_logged(self, request_ids: Collection[str]) -> dict[str, PredictionRow]:
+        """Return the committed rows among ``request_ids``, keyed by request id.
+
+        Parameters
+        ----------
+        request_ids : collection of str
+            The ids to look up, in one indexed query.
+
+        Returns
+        -------
+        dict
+            Only the ids found in the database. Empty while the writer is degraded or when the
+            database cannot answer: the caller then treats the ids as new, and the idempotent
+            insert keeps whichever row was stored first.
+
+        Notes
+        -----
+        Rows still waiting in the spool are not seen; reading the spool file on every lookup
+        would cost more than treating those few ids as new.
+        """
+        # While degraded the database was unreachable at the last attempt: asking it again
+        # would make the request wait for a connection timeout.
+        if not request_ids or self.degraded:
+            return {}
+        try:
+            return await asyncio.to_thread(_select_logged, self.engine, list(request_ids))
+        except DBAPIError as exc:
+            logger.warning(
+                "could not look up %d logged predictions, treating them as new: %s",
+                len(request_ids),
+                exc.orig,
+            )
+            return {}
+
     async def replay(self) -> int:
         """Write the spool to the database in order and empty it.
 
@@ -394,19 +438,19 @@ class PredictionWriter:
 
     async def _flush(self, batch: list[tuple[PredictionRow, asyncio.Future[None]]]) -> None:
         rows = [row for row, _ in batch]
-        error: BaseException | None = None
+        errors: list[BaseException | None] = [None] * len(batch)
         lock = self._lock
         if lock is None:  # pragma: no cover - start() sets it
             return
         async with lock:
             try:
                 if self.degraded and self._replay_due():
-                    await self._replay_locked()
+                    await self._replay_quietly()
                 if rows:
-                    await self._store(rows)
+                    errors = await self._store(rows)
             except Exception as exc:  # delivered to every waiting caller below
-                error = exc
-        for _, done in batch:
+                errors = [exc] * len(batch)
+        for (_, done), error in zip(batch, errors, strict=True):
             if done.done():
                 continue
             if error is None:
@@ -414,14 +458,67 @@ class PredictionWriter:
             else:
                 done.set_exception(error)
 
-    async def _store(self, rows: list[PredictionRow]) -> None:
+    async def _replay_quietly(self) -> None:
+        try:
+            await self._replay_locked()
+        except Exception:
+            # A spooled row the database refuses must not fail the requests of today: their
+            # rows join the spool, which keeps every row until a replay succeeds.
+            logger.exception(
+                "spool replay failed; the spool keeps its rows",
+                extra={"spool_size": self.spool.size},
+            )
+
+    async def _store(self, rows: list[PredictionRow]) -> list[BaseException | None]:
+        """Commit or spool ``rows``; return the error each caller gets (``None``: stored)."""
         if not self.degraded:
             try:
                 await asyncio.to_thread(insert_rows, self.engine, rows)
-                self.commits += 1
-                self.rows += len(rows)
-                return
             except StoreUnavailableError as exc:
                 logger.warning("database unreachable, spooling: %s", exc)
                 self._last_replay = self._clock.monotonic()
+            except Exception as exc:
+                if len(rows) == 1:
+                    return [exc]
+                return await self._store_one_by_one(rows, exc)
+            else:
+                self.commits += 1
+                self.rows += len(rows)
+                return [None] * len(rows)
         await asyncio.to_thread(self.spool.append, [row.to_record() for row in rows])
+        return [None] * len(rows)
+
+    async def _store_one_by_one(
+        self, rows: list[PredictionRow], group_error: Exception
+    ) -> list[BaseException | None]:
+        """Write a refused group row by row, so one bad row fails only its own caller."""
+        logger.warning(
+            "the database refused a group of %d predictions (%s); writing them one by one",
+            len(rows),
+            group_error,
+        )
+        errors: list[BaseException | None] = []
+        for index, row in enumerate(rows):
+            try:
+                await asyncio.to_thread(insert_rows, self.engine, [row])
+            except StoreUnavailableError as exc:
+                logger.warning("database unreachable, spooling: %s", exc)
+                self._last_replay = self._clock.monotonic()
+                rest = rows[index:]
+                try:
+                    await asyncio.to_thread(self.spool.append, [r.to_record() for r in rest])
+                except Exception as spool_error:  # the rows not spooled fail their callers
+                    return errors + [spool_error] * len(rest)
+                return errors + [None] * len(rest)
+            except Exception as exc:
+                logger.warning(
+                    "the database refused a prediction: %s",
+                    exc,
+                    extra={"request_id": row.request_id},
+                )
+                errors.append(exc)
+            else:
+                self.commits += 1
+                self.rows += 1
+                errors.append(None)
+        return errors

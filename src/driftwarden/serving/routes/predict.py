@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -59,7 +59,8 @@ def openapi_body(row_model: type[PredictionRequest] | None) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def _parse(state: ServingState, raw: bytes) -> tuple[list[PredictionRequest], bool]:
+def _parse(state: ServingState, raw: bytes) -> tuple[list[PredictionRequest], bool, dict[str, int]]:
+    """Validate the body; return its rows, whether it was a batch, and the client ids by row."""
     model = state.request_model
     if model is None:
         raise ApiError(503, "no_model", "no champion model is loaded; run `driftwarden train`")
@@ -71,27 +72,77 @@ def _parse(state: ServingState, raw: bytes) -> tuple[list[PredictionRequest], bo
     items = data["rows"] if batch else [data]
     if batch and (not isinstance(items, list) or not items):
         raise ApiError(422, "invalid_request", "rows must be a non-empty list of rows", "rows")
+    if batch and len(data) > 1:
+        extra = next(key for key in data if key != "rows")
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"{extra}: expected a batch body with the single key 'rows', got {extra!r} too; "
+            "send request ids and features inside each row",
+            extra,
+        )
     limit = state.settings.serving.max_request_rows
     if len(items) > limit:
         raise ApiError(
             413, "batch_too_large", f"{len(items)} rows sent; at most {limit} per request", "rows"
         )
     rows: list[PredictionRequest] = []
+    client_ids: dict[str, int] = {}
     for index, item in enumerate(items):
         try:
-            rows.append(model.model_validate(item))
+            row = model.model_validate(item)
         except ValidationError as exc:
             prefix: tuple[Any, ...] = ("rows", index) if batch else ()
             errors = [{**e, "loc": (*prefix, *e["loc"])} for e in exc.errors()]
             raise RequestValidationError(errors) from exc
-    return rows, batch
+        rid = row.request_id
+        if rid is not None:
+            # Both rows would be answered but only one logged: the store keeps one per id.
+            if rid in client_ids:
+                raise ApiError(
+                    422,
+                    "invalid_request",
+                    f"rows.{index}.request_id: expected an id unique in the batch, got {rid!r}, "
+                    f"the id of rows.{client_ids[rid]} too; give every row its own id",
+                    f"rows.{index}.request_id",
+                )
+            client_ids[rid] = index
+        rows.append(row)
+    return rows, batch, client_ids
 
 
 def _features(row: PredictionRequest) -> dict[str, Any]:
-    """The feature values of a row as logged: plain JSON values, missing (or blank) as null."""
+    """The feature values of a row as logged: plain JSON values, missing as null.
+
+    The request model has already read a blank optional category as null and refused a blank
+    required one, so the values need no further cleaning here.
+    """
+    return row.feature_values()
+
+
+async def _answered_before(
+    state: ServingState, client_ids: dict[str, int]
+) -> dict[int, Prediction]:
+    """The stored answers of rows whose client ``request_id`` was logged already, by position.
+
+    A retry must get the answer the client may have missed, not a new score from a model that
+    may have changed since. Only committed rows are found: while a row waits in the spool (the
+    store is down) its retry is scored again, and the idempotent insert keeps the first row.
+    """
+    if not client_ids or not state.settings.serving.log_predictions:
+        return {}
+    logged = await state.writer.find_logged(client_ids)
     return {
-        name: None if isinstance(value, str) and not value.strip() else value
-        for name, value in row.feature_values().items()
+        client_ids[rid]: Prediction(
+            request_id=rid,
+            probability=row.score,
+            label=row.label,
+            model_version=row.model_version,
+            # Client ids never end with ":shadow" (the request model refuses them), so the
+            # stored row is one that an arm answered.
+            variant=cast(Arm, row.variant),
+        )
+        for rid, row in logged.items()
     }
 
 
@@ -155,24 +206,27 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
     """Score rows with the champion (or the challenger, for the share of entities routed to it).
 
     The answer comes only after every row is committed to the prediction log (or to the local
-    spool while the database is unreachable).
+    spool while the database is unreachable). A row whose client ``request_id`` is logged
+    already is a retry: it gets the stored answer and is neither scored nor logged again.
     """
     started = time.perf_counter()
     state.metrics.in_flight.inc()
     status = "500"
     try:
-        rows, batch = _parse(state, await request.body())
+        rows, batch, client_ids = _parse(state, await request.body())
+        answers = await _answered_before(state, client_ids)
         ids = [r.request_id or uuid.uuid4().hex for r in rows]
+        # The rows to score: all of them, unless some are retries answered from the log.
+        todo = [i for i in range(len(rows)) if i not in answers] if answers else range(len(rows))
         challenger = state.models.get("challenger") is not None
         arms: list[Arm] = [
-            state.router.arm(row.entity_value() or rid, challenger_available=challenger)
-            for row, rid in zip(rows, ids, strict=True)
+            state.router.arm(rows[i].entity_value() or ids[i], challenger_available=challenger)
+            for i in todo
         ]
-        answers: dict[int, Prediction] = {}
         log: list[PredictionRow] = []
         now = state.clock.now()
         for arm in ("champion", "challenger"):
-            positions = [i for i, a in enumerate(arms) if a == arm]
+            positions = [i for i, a in zip(todo, arms, strict=True) if a == arm]
             if not positions:
                 continue
             served = state.models.get(arm)
@@ -198,8 +252,13 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
                 )
             state.metrics.predictions.labels(str(served.version), arm).inc(len(positions))
         await _log(state, log)
-        if state.router.shadows(challenger_available=challenger):
-            task = asyncio.get_running_loop().create_task(_shadow(state, rows, ids, now))
+        if todo and state.router.shadows(challenger_available=challenger):
+            scored, scored_ids = (
+                (rows, ids)
+                if len(todo) == len(rows)
+                else ([rows[i] for i in todo], [ids[i] for i in todo])
+            )
+            task = asyncio.get_running_loop().create_task(_shadow(state, scored, scored_ids, now))
             _background.add(task)
             task.add_done_callback(_background.discard)
         done = [answers[i] for i in range(len(rows))]
