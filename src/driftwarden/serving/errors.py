@@ -1,19 +1,30 @@
 """One error format for every 4xx and 5xx: ``{"error": code, "detail": message, "field": name}``.
 
 Domain errors map to one status each; request validation errors name the offending field as a
-dotted path from the body (``rows.3.tenure``), so a client can fix exactly that value.
+dotted path from the body (``rows.3.tenure``), so a client can fix exactly that value. A body
+that is not JSON is a 400 ``malformed_json``, and a body that is JSON but not an object is a 422;
+both name the field ``body``. A store outage is a 503 with ``Retry-After``: nothing was written,
+and the request may be sent again.
+
+:class:`CountedRoute` counts every answer of a route in ``driftwarden_requests_total``, including
+the ones these handlers write (401, 403, 422, 503).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import re
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.types import Message, Receive, Scope, Send
 
 from driftwarden.core.errors import (
     ConfigError,
@@ -25,7 +36,7 @@ from driftwarden.core.errors import (
     StoreUnavailableError,
 )
 
-__all__ = ["ApiError", "error_body", "install_error_handlers"]
+__all__ = ["ApiError", "CountedRoute", "error_body", "install_error_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +48,13 @@ _STATUS: tuple[tuple[type[DriftwardenError], int, str], ...] = (
     (StoreUnavailableError, 503, "store_unavailable"),
     (RegistryError, 503, "registry_unavailable"),
 )
+
+# Seconds a client should wait before sending a request again after a store outage: long
+# enough not to hammer a database that is restarting, short enough that labels arrive soon.
+RETRY_AFTER_SECONDS = 5
+
+# Validation errors that mean "the body is not a JSON object at all".
+_NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type", "missing"})
 
 
 class ApiError(Exception):
@@ -56,8 +74,55 @@ def error_body(error: str, detail: str, field: str | None = None) -> dict[str, A
 
 
 def _field(location: Sequence[Any]) -> str | None:
+    if tuple(location) in ((), ("body",)):
+        # The body as a whole is wrong (not an object, or absent): name it, so a client can
+        # tell this from an error without a field.
+        return "body"
     parts = [str(part) for part in location if part not in ("body", "query", "path")]
     return ".".join(parts) or None
+
+
+def _json_kind(value: Any) -> str:
+    """How JSON calls the type of ``value``, with its article."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _message(error: dict[str, Any], field: str | None) -> str:
+    if field == "body" and error.get("type") in _NOT_AN_OBJECT:
+        got = "no body" if error.get("type") == "missing" else _json_kind(error.get("input"))
+        return f"expected a JSON object, got {got}; send the fields as one JSON object"
+    if error.get("type") == "extra_forbidden":
+        return "unknown key; check its spelling or leave it out"
+    return str(error.get("msg", "invalid request"))
+
+
+def _malformed(error: dict[str, Any]) -> JSONResponse:
+    location = error.get("loc", ())
+    position = location[-1] if location else "?"
+    reason = (error.get("ctx") or {}).get("error", "JSON decode error")
+    detail = (
+        f"the body is not valid JSON: {reason} (character {position}); "
+        "send one JSON object with the content type application/json"
+    )
+    return JSONResponse(error_body("malformed_json", detail, "body"), status_code=400)
+
+
+def _store_unavailable(detail: str) -> JSONResponse:
+    return JSONResponse(
+        error_body("store_unavailable", detail),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -65,10 +130,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
+        # A misspelt key is also a missing one; naming the misspelling is what helps.
+        errors = sorted(exc.errors(), key=lambda e: e.get("type") != "extra_forbidden")
         first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        if first.get("type") == "json_invalid":
+            return _malformed(first)
         field = _field(first.get("loc", ()))
-        message = str(first.get("msg", "invalid request"))
+        message = _message(first, field)
         detail = f"{field}: {message}" if field else message
         if len(errors) > 1:
             detail += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
@@ -91,10 +159,23 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: DriftwardenError) -> JSONResponse:
         for kind, status, code in _STATUS:
             if isinstance(exc, kind):
+                if kind is StoreUnavailableError:
+                    return _store_unavailable(str(exc))
                 field = getattr(exc, "column", None) or getattr(exc, "key", None)
                 return JSONResponse(error_body(code, str(exc), field), status_code=status)
         logger.exception("unclassified error")
         return JSONResponse(error_body("internal_error", str(exc)), status_code=500)
+
+    async def store_outage(_: Request, exc: Exception) -> JSONResponse:
+        # Untranslated driver errors carry the SQL and its parameters: log them, answer without.
+        logger.warning("the prediction store is unreachable: %s", str(exc).splitlines()[0])
+        return _store_unavailable(
+            "the prediction store is unreachable; nothing was written, "
+            f"send the request again in {RETRY_AFTER_SECONDS} seconds"
+        )
+
+    app.add_exception_handler(OperationalError, store_outage)
+    app.add_exception_handler(InterfaceError, store_outage)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -103,3 +184,46 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("internal_error", "the server failed to handle the request; see its log"),
             status_code=500,
         )
+
+
+def _endpoint(path: str) -> str:
+    """The ``endpoint`` label of a route: ``/v1/admin/routing`` is ``admin_routing``."""
+    return re.sub(r"[^a-z0-9]+", "_", path.removeprefix("/v1/").lower()).strip("_")
+
+
+class CountedRoute(APIRoute):
+    """A route whose every answer counts in ``driftwarden_requests_total{endpoint,status}``.
+
+    The status is read from the response as it is sent, so refusals written by the handlers
+    above (a missing key, a body that does not validate) count too: those happen before the
+    endpoint function runs. An error no handler answers counts as 500.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.endpoint_label = _endpoint(self.path)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the request, then count the answer and time it."""
+        # Wrapping handle, not self.app: an included router's routes answer through an app of
+        # their own that FastAPI builds from get_route_handler, and handle is where both meet.
+        metrics = scope["app"].state.serving.metrics
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        metrics.in_flight.inc()
+        try:
+            await super().handle(scope, receive, send_and_note)
+        except HTTPException as exc:  # a 405 of an included route is raised, not sent, here
+            status = exc.status_code
+            raise
+        finally:
+            metrics.in_flight.dec()
+            metrics.requests.labels(self.endpoint_label, str(status)).inc()
+            metrics.latency.labels(self.endpoint_label).observe(time.perf_counter() - started)

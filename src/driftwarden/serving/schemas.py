@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "BatchPrediction",
@@ -36,14 +38,35 @@ class BatchPrediction(BaseModel):
 class FeedbackItem(BaseModel):
     """The true label of an earlier prediction."""
 
+    model_config = ConfigDict(extra="forbid")
+
     request_id: str = Field(min_length=1, max_length=128)
-    label: int | bool | str = Field(
-        description="1/0, true/false, or the target's class name (the positive one counts as 1)."
+    # bool first: serialised as given, true stays true rather than becoming 1.
+    label: bool | int | str = Field(
+        description='1/0, "1"/"0", true/false, or the name of the target\'s positive class '
+        "(which counts as 1)."
     )
+
+    @field_validator("label", mode="plain", json_schema_input_type=bool | int | str)
+    @classmethod
+    def _json_scalar(cls, value: object) -> bool | int | str:
+        # A plain validator: 1.5, null or a list fail with the item's own location
+        # (labels.3.label), not one error per member of the union; and 1.0 is not read as 1.
+        # Which values mean 0 and 1 depends on the model's schema: the route decides that.
+        if isinstance(value, bool | int | str):
+            return value
+        # A custom error: a ValueError's message would start with "Value error, ".
+        raise PydanticCustomError(
+            "label_type",
+            'expected 0, 1, "0", "1", true, false or a class name, got {got}',
+            {"got": json.dumps(value, default=repr)},
+        )
 
 
 class FeedbackRequest(BaseModel):
     """True labels, one or many; sending one again changes nothing."""
+
+    model_config = ConfigDict(extra="forbid")
 
     labels: list[FeedbackItem] = Field(min_length=1, max_length=10_000)
 
@@ -65,6 +88,8 @@ class FeedbackResponse(BaseModel):
 
 class RoutingUpdate(BaseModel):
     """A change to the champion/challenger experiment (omitted fields keep their values)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     mode: Literal["off", "split", "shadow"] | None = None
     share: float | None = Field(default=None, ge=0.0, le=1.0)

@@ -12,7 +12,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, Row, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from driftwarden.core import StoreUnavailableError
 from driftwarden.store.tables import Label, Prediction
 
 __all__ = [
@@ -82,30 +84,11 @@ def _stored(row: Row[Any]) -> StoredPrediction:
     return StoredPrediction(*row[: len(_COLUMNS)])
 
 
-def record_labels(
-    engine: Engine, items: Mapping[str, int] | Iterable[tuple[str, int]], *, received_at: datetime
-) -> dict[str, LabelOutcome]:
-    """Store true labels, idempotently.
-
-    Parameters
-    ----------
-    engine : Engine
-        The store.
-    items : mapping or iterable of (request_id, label)
-        The labels; a later item for the same request id wins.
-    received_at : datetime
-        When the labels arrived (timezone-aware; take it from a Clock).
-
-    Returns
-    -------
-    dict
-        Per request id: ``"recorded"`` (new or changed label), ``"unchanged"`` (same label already
-        stored) or ``"unknown"`` (no prediction with that id; the label is kept anyway, since its
-        prediction may still wait in the spool).
-    """
-    labels = dict(items.items() if isinstance(items, Mapping) else items)
-    if not labels:
-        return {}
+def _store_labels(
+    engine: Engine, labels: dict[str, int], received_at: datetime
+) -> tuple[dict[str, int], set[str]]:
+    """Write the new or changed labels in one transaction; return the labels stored before it
+    and the ids that have a prediction."""
     ids = list(labels)
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     with engine.begin() as connection:
@@ -131,6 +114,49 @@ def record_labels(
                 },
             )
             connection.execute(statement, changed)
+    return stored, known
+
+
+def record_labels(
+    engine: Engine, items: Mapping[str, int] | Iterable[tuple[str, int]], *, received_at: datetime
+) -> dict[str, LabelOutcome]:
+    """Store true labels, idempotently.
+
+    Parameters
+    ----------
+    engine : Engine
+        The store.
+    items : mapping or iterable of (request_id, label)
+        The labels; a later item for the same request id wins.
+    received_at : datetime
+        When the labels arrived (timezone-aware; take it from a Clock).
+
+    Returns
+    -------
+    dict
+        Per request id: ``"recorded"`` (new or changed label), ``"unchanged"`` (same label already
+        stored) or ``"unknown"`` (no prediction with that id; the label is kept anyway, since its
+        prediction may still wait in the spool).
+
+    Raises
+    ------
+    StoreUnavailableError
+        If the database cannot be reached or stays locked past the busy timeout. The labels go
+        in one transaction, so none of them is stored: record them again later.
+    """
+    labels = dict(items.items() if isinstance(items, Mapping) else items)
+    if not labels:
+        return {}
+    try:
+        stored, known = _store_labels(engine, labels, received_at)
+    except DBAPIError as exc:
+        if not (isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated):
+            raise
+        where = engine.url.render_as_string(hide_password=True)
+        raise StoreUnavailableError(
+            f"could not record {len(labels)} labels: the prediction store at {where} is not "
+            f"reachable ({exc.orig}); none was recorded, send them again"
+        ) from exc
     outcomes: dict[str, LabelOutcome] = {}
     for rid, label in labels.items():
         if rid not in known:

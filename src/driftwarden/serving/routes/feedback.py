@@ -3,33 +3,67 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from fastapi import APIRouter
 
+from driftwarden.schema import FeatureSchema
 from driftwarden.serving.deps import PredictKey, State
-from driftwarden.serving.errors import ApiError
+from driftwarden.serving.errors import ApiError, CountedRoute
 from driftwarden.serving.schemas import FeedbackOutcome, FeedbackRequest, FeedbackResponse
-from driftwarden.serving.state import ServingState
 from driftwarden.store import record_labels
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=CountedRoute)
+
+# The binary spellings every model accepts, whatever its target's class names.
+_BINARY: dict[str, int] = {"0": 0, "1": 1}
 
 
-def _binary(state: ServingState, index: int, value: int | bool | str) -> int:
+def _class_names(schema: FeatureSchema | None) -> dict[str, int]:
+    """The class names a label may be given as, and what each means.
+
+    The schema records only the positive class, so that is the one name known; the negative
+    class is sent as 0, "0" or false.
+    """
+    if schema is None or schema.positive_label is None:
+        return {}
+    return {str(schema.positive_label): 1}
+
+
+def _expected(names: dict[str, int]) -> str:
+    binary = 'expected 0, 1, "0", "1", true or false'
+    positive = [name for name, value in names.items() if value == 1]
+    if not positive:
+        return f"{binary} (the model's schema names no positive class)"
+    return f"{binary}, or the positive class {json.dumps(positive[0])}"
+
+
+def _binary(names: dict[str, int], index: int, value: bool | int | str) -> int:
+    """``value`` as 0 or 1; anything that is not one of the accepted spellings is refused.
+
+    Raises
+    ------
+    ApiError
+        422 naming ``labels.<index>.label``; a typo must not become a silent 0.
+    """
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
         if value in (0, 1):
             return value
-    elif state.schema is not None and state.schema.positive_label is not None:
-        return int(value == str(state.schema.positive_label))
+    elif value in _BINARY:
+        return _BINARY[value]
+    elif value in names:
+        return names[value]
+    field = f"labels.{index}.label"
     raise ApiError(
         422,
         "invalid_request",
-        f"labels.{index}.label: expected 0, 1, true, false or a class name, got {value!r}",
-        f"labels.{index}.label",
+        f"{field}: {_expected(names)}, got {json.dumps(value)}; send the negative class as 0 "
+        "or false",
+        field,
     )
 
 
@@ -38,11 +72,21 @@ def _binary(state: ServingState, index: int, value: int | bool | str) -> int:
     dependencies=[PredictKey],
     response_model=FeedbackResponse,
     summary="Record true labels for earlier predictions",
+    responses={
+        400: {"description": "malformed JSON"},
+        422: {"description": "a label or key is invalid; `field` names it, nothing is recorded"},
+        503: {"description": "the store is unreachable; retry after `Retry-After` seconds"},
+    },
 )
 async def feedback(body: FeedbackRequest, state: State) -> FeedbackResponse:
     """Record labels; sending the same label again changes nothing, and an unknown request id is
-    reported for its own item without failing the others. Labels may arrive days later."""
-    items = [(item.request_id, _binary(state, i, item.label)) for i, item in enumerate(body.labels)]
+    reported for its own item without failing the others. Labels may arrive days later.
+
+    Every label is checked before any is written, so a refused request records nothing. While
+    the store is unreachable the answer is a 503 with ``Retry-After``: send the same labels again.
+    """
+    names = _class_names(state.schema)
+    items = [(item.request_id, _binary(names, i, item.label)) for i, item in enumerate(body.labels)]
     outcomes = await asyncio.to_thread(
         record_labels, state.engine, items, received_at=state.clock.now()
     )

@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter
 
 from driftwarden.serving.deps import AdminKey, PredictKey, State
+from driftwarden.serving.errors import CountedRoute
 from driftwarden.serving.schemas import RoutingUpdate
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=CountedRoute)
 
 
 @router.get("/v1/models", dependencies=[PredictKey], summary="Versions, aliases, loaded models")
