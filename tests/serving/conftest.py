@@ -3,10 +3,12 @@
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
 from driftwarden.core import load_settings
 from driftwarden.registry import ModelRegistry
 from driftwarden.schema import infer_schema
+from driftwarden.serving.app import create_app
 from driftwarden.training import ModelParams, train
 
 
@@ -58,3 +60,18 @@ def registry_with_models(make_settings, trained):
     registry.register(trained[0])
     registry.register(trained[1])
     return registry
+
+
+@pytest.fixture
+def serving_overrides():
+    """Serving settings a test module wants on top of the defaults (override it there)."""
+    return {}
+
+
+@pytest.fixture
+def client(make_settings, registry_with_models, serving_overrides):
+    """An app on a registry with two versions, with an admin key, served in process."""
+    settings = make_settings(serving={"admin_api_key": "s3cret", **serving_overrides})
+    app = create_app(settings, registry=registry_with_models)
+    with TestClient(app) as http:
+        yield http, app, settings

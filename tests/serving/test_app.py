@@ -8,15 +8,6 @@ from fastapi.testclient import TestClient
 from driftwarden.serving.app import create_app
 from driftwarden.store import count_predictions, predictions_between
 
-
-@pytest.fixture
-def client(make_settings, registry_with_models):
-    settings = make_settings(serving={"admin_api_key": "s3cret"})
-    app = create_app(settings, registry=registry_with_models)
-    with TestClient(app) as client:
-        yield client, app, settings
-
-
 ROW = {"usage": 12.5, "plan": "basic", "account": "A1"}
 
 

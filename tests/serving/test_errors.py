@@ -7,19 +7,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from driftwarden.serving.app import create_app
 from driftwarden.serving.errors import install_error_handlers
 
 ADMIN = {"Authorization": "Bearer s3cret", "content-type": "application/json"}
 ENDPOINTS = [("post", "/v1/predict"), ("post", "/v1/feedback"), ("put", "/v1/admin/routing")]
-
-
-@pytest.fixture
-def client(make_settings, registry_with_models):
-    settings = make_settings(serving={"admin_api_key": "s3cret"})
-    app = create_app(settings, registry=registry_with_models)
-    with TestClient(app) as client:
-        yield client, app, settings
 
 
 def _send(http, method, path, raw):

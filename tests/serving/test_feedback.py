@@ -18,14 +18,6 @@ from driftwarden.training import ModelParams, train
 ROW = {"usage": 12.5, "plan": "basic", "account": "A1"}
 
 
-@pytest.fixture
-def client(make_settings, registry_with_models):
-    settings = make_settings(serving={"admin_api_key": "s3cret"})
-    app = create_app(settings, registry=registry_with_models)
-    with TestClient(app) as client:
-        yield client, app, settings
-
-
 def _stored_labels(app):
     now = datetime.now(UTC)
     rows = labelled_predictions(

@@ -3,10 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from driftwarden.serving.app import create_app
 from driftwarden.store import count_predictions, predictions_between
 
 MAX_ROWS = 4
@@ -15,11 +13,8 @@ ROW = {"usage": 12.5, "plan": "basic", "account": "A1"}
 
 
 @pytest.fixture
-def client(make_settings, registry_with_models):
-    settings = make_settings(serving={"admin_api_key": "s3cret", "max_request_rows": MAX_ROWS})
-    app = create_app(settings, registry=registry_with_models)
-    with TestClient(app) as client:
-        yield client, app, settings
+def serving_overrides():
+    return {"max_request_rows": MAX_ROWS}
 
 
 def _stored(app):
