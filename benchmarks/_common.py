@@ -348,3 +348,24 @@ def finite_or_none(value: Any) -> Any:
 
 def mib(n_bytes: float | None) -> float | None:
     return None if n_bytes is None else n_bytes / MIB
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or None when either is missing or ``b`` is not positive."""
+    return None if a is None or b is None or b <= 0 else a / b
+
+
+def fmt(value: float | None, spec: str, missing: str = "-") -> str:
+    """``format(value, spec)``, or ``missing`` for None."""
+    return missing if value is None else format(value, spec)
+
+
+def step(message: str) -> float:
+    """Print a progress line; return the start time for :func:`done`."""
+    print(f"-> {message}", flush=True)
+    return time.perf_counter()
+
+
+def done(start: float, extra: str = "") -> None:
+    """Print how long the step that began at ``start`` took."""
+    print(f"   done in {time.perf_counter() - start:.1f} s{extra}", flush=True)

@@ -41,10 +41,14 @@ from _common import (
     KINDS,
     NUMERIC,
     Timing,
+    done,
     finite_or_none,
+    fmt,
     frame_size,
     make_frame,
     mib,
+    ratio,
+    step,
     time_best_of,
     traced_peak_bytes,
 )
@@ -213,16 +217,8 @@ def fmt_rows(n: int) -> str:
     return f"{n:,}"
 
 
-def fmt(value: float | None, spec: str, missing: str = "-") -> str:
-    return missing if value is None else format(value, spec)
-
-
 def fmt_x(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}x"
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b <= 0 else a / b
 
 
 def machine_info(evidently_version: str | None) -> dict[str, Any]:
@@ -306,15 +302,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 # --------------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------------
-
-
-def step(message: str) -> float:
-    print(f"-> {message}", flush=True)
-    return time.perf_counter()
-
-
-def done(start: float, extra: str = "") -> None:
-    print(f"   done in {time.perf_counter() - start:.1f} s{extra}", flush=True)
 
 
 def _tool_entry(timing: Timing, traced: int, rows: int, window_bytes: int) -> dict[str, Any]:

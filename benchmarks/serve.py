@@ -28,7 +28,6 @@ import argparse
 import datetime as dt
 import importlib.metadata
 import json
-import math
 import os
 import platform
 import shutil
@@ -47,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+
+from _common import done, finite_or_none, fmt, ratio, step
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -82,15 +83,6 @@ QUIET_ENV = {
 # --------------------------------------------------------------------------------------------------
 
 
-def step(message: str) -> float:
-    print(f"-> {message}", flush=True)
-    return time.perf_counter()
-
-
-def done(start: float, extra: str = "") -> None:
-    print(f"   done in {time.perf_counter() - start:.1f} s{extra}", flush=True)
-
-
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,24 +94,6 @@ def version(package: str) -> str | None:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
         return None
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b <= 0 else a / b
-
-
-def fmt(value: float | None, spec: str, missing: str = "-") -> str:
-    return missing if value is None else format(value, spec)
-
-
-def finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite_or_none(v) for v in value]
-    return value
 
 
 def filesystem_of(path: Path) -> str | None:
