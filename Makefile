@@ -42,8 +42,9 @@ lint: install
 	$(BIN)/lint-imports
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
+# One worker per core (pytest-xdist); PYTEST_ARGS="-n 0" runs in one process.
 test: install
-	@rc=0; $(BIN)/python -m pytest --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(BIN)/python -m pytest -n auto --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
