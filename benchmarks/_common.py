@@ -7,6 +7,7 @@ separate virtual environment with its own pandas.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import math
 import time
@@ -369,3 +370,22 @@ def step(message: str) -> float:
 def done(start: float, extra: str = "") -> None:
     """Print how long the step that began at ``start`` took."""
     print(f"   done in {time.perf_counter() - start:.1f} s{extra}", flush=True)
+
+
+def positive_ints(flag: str, example: str) -> Callable[[str], list[int]]:
+    """An argparse ``type`` for a comma-separated list of positive integers, sorted, unique."""
+
+    def parse(text: str) -> list[int]:
+        try:
+            values = sorted(
+                {int(part.replace("_", "")) for part in text.split(",") if part.strip()}
+            )
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes integers such as {example}: {exc}"
+            ) from exc
+        if not values or values[0] <= 0:
+            raise argparse.ArgumentTypeError(f"{flag} needs positive integers, such as {example}")
+        return values
+
+    return parse

@@ -47,6 +47,7 @@ from _common import (
     frame_size,
     make_frame,
     mib,
+    positive_ints,
     ratio,
     step,
     time_best_of,
@@ -255,25 +256,13 @@ def machine_info(evidently_version: str | None) -> dict[str, Any]:
     }
 
 
-def parse_sizes(text: str) -> list[int]:
-    try:
-        sizes = sorted({int(part.replace("_", "")) for part in text.split(",") if part.strip()})
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"--sizes takes integers such as 100000,1000000: {exc}"
-        ) from exc
-    if not sizes or sizes[0] <= 0:
-        raise argparse.ArgumentTypeError("--sizes needs at least one positive row count")
-    return sizes
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="driftwarden vs Evidently DataDriftPreset vs a naive scipy loop",
     )
     parser.add_argument(
         "--sizes",
-        type=parse_sizes,
+        type=positive_ints("--sizes", "100000,1000000"),
         default=list(DEFAULT_SIZES),
         help="comma-separated current-window row counts (default 100000,1000000,5000000)",
     )

@@ -47,7 +47,7 @@ from typing import Any
 
 import psutil
 
-from _common import done, finite_or_none, fmt, ratio, step
+from _common import done, finite_or_none, fmt, positive_ints, ratio, step
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -783,18 +783,6 @@ def print_tables(results: Mapping[str, Any]) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def parse_concurrency(text: str) -> list[int]:
-    try:
-        values = sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"--concurrency takes integers such as 1,8,64: {exc}"
-        ) from exc
-    if not values or values[0] <= 0:
-        raise argparse.ArgumentTypeError("--concurrency needs positive integers")
-    return values
-
-
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="driftwarden serve (durable log, and logging off) vs mlflow models serve",
@@ -804,7 +792,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--concurrency",
-        type=parse_concurrency,
+        type=positive_ints("--concurrency", "1,8,64"),
         default=list(DEFAULT_CONCURRENCY),
         help="comma-separated closed-loop concurrencies (default 1,8,64)",
     )
