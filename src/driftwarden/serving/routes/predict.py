@@ -111,15 +111,6 @@ def _parse(state: ServingState, raw: bytes) -> tuple[list[PredictionRequest], bo
     return rows, batch, client_ids
 
 
-def _features(row: PredictionRequest) -> dict[str, Any]:
-    """The feature values of a row as logged: plain JSON values, missing as null.
-
-    The request model has already read a blank optional category as null and refused a blank
-    required one, so the values need no further cleaning here.
-    """
-    return row.feature_values()
-
-
 async def _answered_before(
     state: ServingState, client_ids: dict[str, int]
 ) -> dict[int, Prediction]:
@@ -235,7 +226,9 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
                     503, "no_model", "no champion model is loaded; run driftwarden train"
                 )
             subset = [rows[i] for i in positions]
-            features = [_features(row) for row in subset]
+            # Logged as validated: the request model has already read a blank optional category
+            # as null and refused a blank required one.
+            features = [row.feature_values() for row in subset]
             scores = (await served.score(features)).tolist()
             _count_unseen(state, features)
             latency = (time.perf_counter() - started) * 1000
@@ -291,7 +284,7 @@ async def _shadow(
         return
     try:
         started = time.perf_counter()
-        features = [_features(row) for row in rows]
+        features = [row.feature_values() for row in rows]
         scores = (await served.score(features)).tolist()
         shadow_ids = [f"{request_id}:shadow" for request_id in ids]
         latency = (time.perf_counter() - started) * 1000
