@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gc
 import math
+import platform
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping
@@ -389,3 +390,15 @@ def positive_ints(flag: str, example: str) -> Callable[[str], list[int]]:
         return values
 
     return parse
+
+
+def cpu_model() -> str | None:
+    """The processor's name, from /proc/cpuinfo where there is one."""
+    try:
+        return next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        return platform.processor() or None

@@ -41,6 +41,7 @@ from _common import (
     KINDS,
     NUMERIC,
     Timing,
+    cpu_model,
     done,
     finite_or_none,
     fmt,
@@ -224,14 +225,6 @@ def fmt_x(value: float | None) -> str:
 
 def machine_info(evidently_version: str | None) -> dict[str, Any]:
     try:
-        cpu_model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        cpu_model = platform.processor() or None
-    try:
         total_kib = next(
             int(line.split()[1])
             for line in Path("/proc/meminfo").read_text().splitlines()
@@ -243,7 +236,7 @@ def machine_info(evidently_version: str | None) -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": cpu_model,
+        "cpu_model": cpu_model(),
         "memory_gib": memory_gib,
         "platform": platform.platform(),
         "python": platform.python_version(),

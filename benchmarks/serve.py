@@ -47,7 +47,7 @@ from typing import Any
 
 import psutil
 
-from _common import done, finite_or_none, fmt, positive_ints, ratio, step
+from _common import cpu_model, done, finite_or_none, fmt, positive_ints, ratio, step
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -114,18 +114,10 @@ def filesystem_of(path: Path) -> str | None:
 
 
 def machine_info() -> dict[str, Any]:
-    try:
-        cpu_model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        cpu_model = platform.processor() or None
     return {
         "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": cpu_model,
+        "cpu_model": cpu_model(),
         "memory_gib": psutil.virtual_memory().total / 1024**3,
         "platform": platform.platform(),
         "python": platform.python_version(),

@@ -2,8 +2,6 @@
 
 import hashlib
 import json
-import shutil
-import subprocess
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -220,22 +218,8 @@ def test_register_tags_params_importances_and_artifact_references(registry, trai
     assert tags["schema.sha256"] != tags["profile.sha256"]
 
 
-def test_register_tags_the_commit_of_a_git_working_dir(registry, trained, tmp_path, monkeypatch):
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed, so no working directory can be a git repository")
-    repo = tmp_path / "project"
-    repo.mkdir()
-
-    def git(*args):
-        return subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-            cwd=repo, check=True, capture_output=True, text=True,
-        ).stdout.strip()  # fmt: skip
-
-    git("init", "-q")
-    (repo / "train.py").write_text("print('train')\n")
-    git("add", "train.py")
-    git("commit", "-q", "-m", "first")
+def test_register_tags_the_commit_of_a_git_working_dir(registry, trained, git_repo, monkeypatch):
+    repo, git = git_repo
     monkeypatch.chdir(repo)
     reg, _ = registry
     info = reg.register(trained)
