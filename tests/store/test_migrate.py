@@ -8,15 +8,18 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
-from driftwarden.core import ConfigError
+from driftwarden.core import ConfigError, SimulatedClock
 from driftwarden.store import (
     Label,
     alembic_config,
+    count_predictions,
+    current_routing,
     downgrade,
     insert_rows,
     metadata,
     predictions_between,
     record_labels,
+    record_routing,
     upgrade,
 )
 
@@ -31,7 +34,7 @@ def test_upgrade_creates_exactly_the_tables_of_the_metadata(engine: Engine):
     upgrade(engine)
     assert _diff(engine) == []
     names = set(inspect(engine).get_table_names())
-    assert names == {"predictions", "labels", "alembic_version"}
+    assert names == {"predictions", "labels", "routing_changes", "alembic_version"}
 
 
 def test_upgrade_creates_the_window_indexes(migrated: Engine):
@@ -96,3 +99,40 @@ def test_downgrade_to_0001_restores_the_first_lengths(migrated: Engine):
     assert _lengths(migrated, "labels")["request_id"] == 64
     upgrade(migrated)
     assert _diff(migrated) == []
+
+
+def test_upgrade_from_0002_adds_the_routing_history_and_keeps_the_rows(engine: Engine, make_row):
+    upgrade(engine, "0002")
+    assert "routing_changes" not in inspect(engine).get_table_names()
+    row = make_row(1)
+    insert_rows(engine, [row])
+    upgrade(engine)
+    assert _diff(engine) == []
+    indexes = {
+        ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("routing_changes")
+    }
+    assert indexes == {"ix_routing_changes_model_name_id": ["model_name", "id"]}
+    assert count_predictions(engine) == 1
+    clock = SimulatedClock(row.created_at)
+    record_routing(
+        engine, "churn", mode="shadow", share=0.0, salt="s", changed_by="ops", clock=clock
+    )
+    assert current_routing(engine, "churn").mode == "shadow"
+
+
+def test_downgrade_to_0002_drops_only_the_routing_history(migrated: Engine, make_row):
+    insert_rows(migrated, [make_row(1)])
+    clock = SimulatedClock(make_row(1).created_at)
+    record_routing(
+        migrated, "churn", mode="split", share=0.5, salt="s", changed_by="ops", clock=clock
+    )
+    downgrade(migrated, "0002")
+    assert set(inspect(migrated).get_table_names()) == {
+        "predictions",
+        "labels",
+        "alembic_version",
+    }
+    assert count_predictions(migrated) == 1
+    upgrade(migrated)
+    assert _diff(migrated) == []
+    assert current_routing(migrated, "churn") is None

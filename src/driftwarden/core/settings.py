@@ -112,6 +112,13 @@ class ServingSettings(_Section):
         default=timedelta(seconds=10),
         description="How often a replica checks the registry aliases for a new champion.",
     )
+    routing_poll_interval: timedelta = Field(
+        default=timedelta(seconds=10),
+        gt=timedelta(0),
+        description="How often a replica re-reads the champion/challenger experiment from the "
+        "store, so a change made through another replica applies here within this time "
+        "(POST /v1/admin/reload applies it at once). One indexed read of one row.",
+    )
     run_monitor: bool = Field(
         default=True,
         description="Run the monitor loop inside the API process (the embedded default).",

@@ -1,9 +1,9 @@
 """``create_app(settings)``: the FastAPI application of one server.
 
 Start-up opens the store (migrating it), starts the group-commit writer, loads the champion and
-challenger from the registry, and polls the aliases; shut-down flushes every pending row. The
-champion's feature schema is read before the app is built, so the request model (and ``/docs``)
-show the real fields.
+challenger from the registry and the routing experiment from the store, and polls both; shut-down
+flushes every pending row. The champion's feature schema is read before the app is built, so the
+request model (and ``/docs``) show the real fields.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from driftwarden.schema import build_request_model
 from driftwarden.serving.errors import install_error_handlers
 from driftwarden.serving.models import ModelSet
 from driftwarden.serving.routes import feedback, health, models, predict
+from driftwarden.serving.shared_routing import SharedRouting
 from driftwarden.serving.state import ServingState
 from driftwarden.store import PredictionWriter, create_store_engine, upgrade
 
@@ -39,8 +40,12 @@ logger = logging.getLogger(__name__)
 _MIGRATE_RETRY_SECONDS = 2.0
 
 
-async def _migrate(engine: Engine, writer: PredictionWriter) -> None:
-    """Migrate the store; while it is unreachable, keep serving (rows spool) and retry.
+async def _migrate(
+    engine: Engine, writer: PredictionWriter, routing: SharedRouting, tried: asyncio.Event
+) -> None:
+    """Migrate the store and load the stored routing; while the store is unreachable, keep
+    serving (rows spool, the routing stays the default) and retry. ``tried`` is set once the
+    first attempt is over, whatever its outcome.
 
     A database that is down when the server starts must not keep the API down: predictions are
     answered and spooled, and replayed once the store is reachable and migrated.
@@ -54,8 +59,16 @@ async def _migrate(engine: Engine, writer: PredictionWriter) -> None:
                 str(exc).splitlines()[0],
                 _MIGRATE_RETRY_SECONDS,
             )
+            tried.set()
             await asyncio.sleep(_MIGRATE_RETRY_SECONDS)
         else:
+            try:
+                # Only now does the routing table surely exist.
+                await routing.refresh()
+            except Exception:  # the routing must not keep the spool from being replayed
+                logger.exception("loading the stored routing failed; retrying at the next poll")
+            finally:
+                tried.set()
             if writer.spool_size:
                 await writer.replay()
             return
@@ -103,20 +116,30 @@ def create_app(
         # One OpenMP thread per scoring call: requests are concurrent already, and spinning
         # OpenMP threads of concurrent calls fight over the cores.
         threadpool_limits(limits=1, user_api="openmp")
-        migrations = asyncio.get_running_loop().create_task(_migrate(engine, writer))
+        tried = asyncio.Event()
+        migrations = asyncio.get_running_loop().create_task(
+            _migrate(engine, writer, state.routing, tried)
+        )
         writer.start()
         await model_set.load_initial()
+        # Serve the stored experiment from the first request on, if the store answers at once;
+        # waiting on the task too, so that a migration that failed for good cannot hang here.
+        first_attempt = asyncio.ensure_future(tried.wait())
+        await asyncio.wait({first_attempt, migrations}, return_when=asyncio.FIRST_COMPLETED)
+        first_attempt.cancel()
         # Everything loaded so far (libraries, models) lives as long as the process: keep the
         # garbage collector from walking it again, which stalled requests for a few hundred ms.
         gc.collect()
         gc.freeze()
         model_set.start_polling(settings.serving.alias_poll_interval.total_seconds())
+        state.routing.start_polling(settings.serving.routing_poll_interval.total_seconds())
         try:
             yield
         finally:
             migrations.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await migrations
+            await state.routing.stop()
             await model_set.stop()
             await writer.stop()
             engine.dispose()

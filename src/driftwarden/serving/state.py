@@ -11,6 +11,7 @@ from driftwarden.schema import FeatureSchema, PredictionRequest
 from driftwarden.serving.metrics import ServerMetrics
 from driftwarden.serving.model_router import ModelRouter
 from driftwarden.serving.models import ModelSet
+from driftwarden.serving.shared_routing import SharedRouting
 from driftwarden.store import PredictionWriter
 
 __all__ = ["ServingState"]
@@ -30,8 +31,12 @@ class ServingState:
     router: ModelRouter = field(default_factory=ModelRouter)
     metrics: ServerMetrics = field(default_factory=ServerMetrics)
     known_categories: dict[str, frozenset[str]] = field(init=False)
+    routing: SharedRouting = field(init=False)
 
     def __post_init__(self) -> None:
+        self.routing = SharedRouting(
+            self.router, self.engine, self.models.registry.name, self.clock
+        )
         # Looked up for every categorical value of every request, to count unseen categories.
         features = [] if self.schema is None else self.schema.features
         self.known_categories = {

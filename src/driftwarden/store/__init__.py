@@ -1,4 +1,5 @@
-"""The prediction store: tables, migrations, engines, the group-commit writer and queries.
+"""The prediction store: tables, migrations, engines, the group-commit writer, queries, and
+the shared champion/challenger experiment.
 
 Imports only :mod:`driftwarden.core` from driftwarden.
 """
@@ -14,11 +15,19 @@ from driftwarden.store.queries import (
     predictions_between,
     record_labels,
 )
+from driftwarden.store.routing import (
+    ROUTING_MODES,
+    StoredRouting,
+    current_routing,
+    record_routing,
+    routing_history,
+)
 from driftwarden.store.spool import Spool
-from driftwarden.store.tables import Base, Label, Prediction, UtcDateTime, metadata
+from driftwarden.store.tables import Base, Label, Prediction, RoutingChange, UtcDateTime, metadata
 from driftwarden.store.writer import PredictionRow, PredictionWriter, insert_rows
 
 __all__ = [
+    "ROUTING_MODES",
     "Base",
     "Label",
     "LabelOutcome",
@@ -26,18 +35,23 @@ __all__ = [
     "Prediction",
     "PredictionRow",
     "PredictionWriter",
+    "RoutingChange",
     "Spool",
     "StoredPrediction",
+    "StoredRouting",
     "UtcDateTime",
     "alembic_config",
     "check_reachable",
     "count_predictions",
     "create_store_engine",
+    "current_routing",
     "downgrade",
     "insert_rows",
     "labelled_predictions",
     "metadata",
     "predictions_between",
     "record_labels",
+    "record_routing",
+    "routing_history",
     "upgrade",
 ]

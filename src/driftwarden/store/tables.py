@@ -3,6 +3,8 @@
 ``predictions`` holds one row per answered request; ``labels`` holds the true outcome once it
 arrives. ``labels`` has no foreign key to ``predictions`` on purpose: a label may arrive while
 its prediction still waits in the local spool (see :mod:`driftwarden.store.spool`).
+``routing_changes`` is the append-only history of the champion/challenger experiment of each
+model; its newest row per model is the experiment every API replica serves.
 
 Datetimes are stored in UTC and always come back timezone-aware, on SQLite (which has no
 timezone type) as on PostgreSQL (``timestamp with time zone``).
@@ -17,12 +19,16 @@ from sqlalchemy import JSON, DateTime, Dialect, Float, Index, Integer, MetaData,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Label", "Prediction", "UtcDateTime", "metadata"]
+__all__ = ["Base", "Label", "Prediction", "RoutingChange", "UtcDateTime", "metadata"]
 
 # The API accepts request ids of up to 128 characters and entity ids of up to 256; a shadow row's
 # id adds ":shadow", and the rest is room to spare. Changing these needs a migration.
 REQUEST_ID_LENGTH = 160
 ENTITY_ID_LENGTH = 256
+# Room for any registered model name; the API takes salts of up to 128 characters.
+MODEL_NAME_LENGTH = 256
+SALT_LENGTH = 128
+CHANGED_BY_LENGTH = 256
 
 # Stable constraint names, so that migrations can name what they create and drop.
 _NAMING_CONVENTION = {
@@ -101,6 +107,24 @@ class Label(Base):
     request_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), primary_key=True)
     label: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime]
+
+
+class RoutingChange(Base):
+    """One change of a model's champion/challenger experiment; rows are never updated.
+
+    The row with the highest ``id`` of a model is its current experiment.
+    """
+
+    __tablename__ = "routing_changes"
+    __table_args__ = (Index("ix_routing_changes_model_name_id", "model_name", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(MODEL_NAME_LENGTH))
+    mode: Mapped[str] = mapped_column(String(16))
+    share: Mapped[float] = mapped_column(Float)
+    salt: Mapped[str] = mapped_column(String(SALT_LENGTH))
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[str] = mapped_column(String(CHANGED_BY_LENGTH))
 
 
 metadata = Base.metadata
