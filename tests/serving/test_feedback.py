@@ -174,7 +174,7 @@ def test_requests_total_counts_feedback_models_and_admin_outcomes(
     label = {"labels": [{"request_id": "r-1", "label": 1}]}
     with TestClient(create_app(settings, registry=registry_with_models)) as http:
         assert http.post("/v1/feedback", json=label).status_code == 401
-        assert http.post("/v1/feedback", json=label, headers=user).status_code == 200
+        assert http.post("/v1/feedback", json=label, headers=user).status_code == 404
         assert http.post("/v1/feedback", json={"labels": []}, headers=user).status_code == 422
         assert http.get("/v1/models", headers=user).status_code == 200
         assert http.put("/v1/admin/routing", json={"share": 0.2}, headers=user).status_code == 401
@@ -184,7 +184,7 @@ def test_requests_total_counts_feedback_models_and_admin_outcomes(
         counts = _requests_total(http)
     assert counts == {
         ("feedback", "401"): 1,
-        ("feedback", "200"): 1,
+        ("feedback", "404"): 1,
         ("feedback", "422"): 1,
         ("models", "200"): 1,
         ("admin_routing", "401"): 1,
@@ -201,3 +201,27 @@ def test_requests_total_counts_admin_routes_refused_without_an_admin_key(
         assert http.post("/v1/admin/reload").status_code == 403
         text = http.get("/metrics").text
     assert 'driftwarden_requests_total{endpoint="admin_reload",status="403"} 1.0' in text
+
+
+def test_feedback_whose_every_id_is_unknown_is_a_404_naming_the_field(client):
+    http, _, _ = client
+    response = http.post("/v1/feedback", json={"labels": [{"request_id": "ghost", "label": 1}]})
+    assert response.status_code == 404
+    body = response.json()
+    assert body["error"] == "unknown_request_id"
+    assert body["field"] == "labels.0.request_id"
+    assert '"ghost"' in body["detail"]
+    two = [{"request_id": "ghost", "label": 1}, {"request_id": "phantom", "label": 0}]
+    response = http.post("/v1/feedback", json={"labels": two})
+    assert response.status_code == 404
+    assert "nor any of the other 1" in response.json()["detail"]
+    assert _requests_total(http)[("feedback", "404")] == 2
+
+
+def test_feedback_unknown_labels_are_kept_and_join_a_prediction_written_later(client):
+    # A label may overtake its prediction (still in a server's spool): the 404 must not lose it.
+    http, app, _ = client
+    response = http.post("/v1/feedback", json={"labels": [{"request_id": "late", "label": 1}]})
+    assert response.status_code == 404
+    _predict(http, "late")
+    assert _stored_labels(app) == {"late": 1}

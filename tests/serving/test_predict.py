@@ -3,8 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import event
 
+from driftwarden.serving.app import create_app
+from driftwarden.serving.model_router import RoutingConfig, hash_point
 from driftwarden.store import count_predictions, predictions_between
 
 MAX_ROWS = 4
@@ -164,3 +168,48 @@ def test_predict_looks_up_the_log_only_for_client_request_ids(client):
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert count_predictions(engine) == 2 * MAX_ROWS + 1
+
+
+def _counts(http, name, *labels):
+    """The samples of counter ``name`` as ``{(label values...): count}``."""
+    families = text_string_to_metric_families(http.get("/metrics", headers=ADMIN).text)
+    [family] = [f for f in families if f.name == name]
+    return {
+        tuple(s.labels[label] for label in labels): s.value
+        for s in family.samples
+        if s.name == f"{name}_total"
+    }
+
+
+def test_predict_requests_are_counted_by_version_variant_and_status(
+    make_settings, registry_with_models
+):
+    settings = make_settings(serving={"api_key": "k1", "admin_api_key": "s3cret"})
+    user = {"X-API-Key": "k1"}
+    # Two entities on either side of share 0.5 under the default salt.
+    salt = RoutingConfig().salt
+    accounts = [f"A{i}" for i in range(100)]
+    low = next(a for a in accounts if hash_point(salt, a) < 0.5)
+    high = next(a for a in accounts if hash_point(salt, a) >= 0.5)
+    with TestClient(create_app(settings, registry=registry_with_models)) as http:
+        assert http.post("/v1/predict", json=ROW).status_code == 401
+        assert http.post("/v1/predict", json={"usage": 1.0}, headers=user).status_code == 422
+        assert http.post("/v1/predict", json=ROW, headers=user).status_code == 200
+        routing = {"mode": "split", "share": 0.5}
+        assert http.put("/v1/admin/routing", json=routing, headers=ADMIN).status_code == 200
+        both = {"rows": [{**ROW, "account": low}, {**ROW, "account": high}]}
+        answer = http.post("/v1/predict", json=both, headers=user).json()
+        assert [p["variant"] for p in answer["predictions"]] == ["challenger", "champion"]
+        one = {**ROW, "account": low}
+        assert http.post("/v1/predict", json=one, headers=user).json()["variant"] == "challenger"
+        by_arm = _counts(http, "driftwarden_predict_requests", "version", "variant", "status")
+        by_endpoint = _counts(http, "driftwarden_requests", "endpoint", "status")
+    assert by_arm == {
+        ("none", "none", "401"): 1,
+        ("none", "none", "422"): 1,
+        ("1", "champion", "200"): 1,
+        ("mixed", "mixed", "200"): 1,
+        ("2", "challenger", "200"): 1,
+    }
+    assert by_endpoint[("predict", "401")] == 1
+    assert by_endpoint[("predict", "200")] == 3

@@ -20,7 +20,14 @@ from pydantic import SecretStr
 from driftwarden.serving.errors import ApiError
 from driftwarden.serving.state import ServingState
 
-__all__ = ["AdminKey", "PredictKey", "State", "get_state"]
+__all__ = [
+    "AdminKey",
+    "PredictKey",
+    "State",
+    "get_state",
+    "require_admin_key",
+    "require_predict_key",
+]
 
 
 async def get_state(request: Request) -> ServingState:

@@ -25,6 +25,14 @@ class ServerMetrics:
             ["endpoint", "status"],
             registry=self.registry,
         )
+        self.predict_requests = Counter(
+            "driftwarden_predict_requests_total",
+            "Prediction requests answered, by the model version and variant that answered them "
+            "and HTTP status. A batch answered by both arms counts once as variant 'mixed' "
+            "(version 'mixed'); a request no model answered counts as 'none'.",
+            ["version", "variant", "status"],
+            registry=self.registry,
+        )
         self.predictions = Counter(
             "driftwarden_predictions_total",
             "Rows scored, by model version and variant (champion, challenger, shadow).",

@@ -1,4 +1,11 @@
-"""``POST /v1/feedback``: true labels for earlier predictions, idempotent, per-item outcomes."""
+"""``POST /v1/feedback``: true labels for earlier predictions, idempotent, per-item outcomes.
+
+An unknown request id fails only its own item while any other label of the request is known. A
+request none of whose ids is known is a 404 naming the first of them: nothing it sent joined a
+prediction, which is almost always a wrong id. Its labels are kept all the same (as for every
+unknown id), since a prediction may still wait in a server's spool; sending them again later is
+harmless.
+"""
 
 from __future__ import annotations
 
@@ -74,13 +81,15 @@ def _binary(names: dict[str, int], index: int, value: bool | int | str) -> int:
     summary="Record true labels for earlier predictions",
     responses={
         400: {"description": "malformed JSON"},
+        404: {"description": "no request id of the request is known; `field` names the first"},
         422: {"description": "a label or key is invalid; `field` names it, nothing is recorded"},
         503: {"description": "the store is unreachable; retry after `Retry-After` seconds"},
     },
 )
 async def feedback(body: FeedbackRequest, state: State) -> FeedbackResponse:
     """Record labels; sending the same label again changes nothing, and an unknown request id is
-    reported for its own item without failing the others. Labels may arrive days later.
+    reported for its own item without failing the others (a request whose every id is unknown is
+    a 404 naming the first). Labels may arrive days later.
 
     Every label is checked before any is written, so a refused request records nothing. While
     the store is unreachable the answer is a 503 with ``Retry-After``: send the same labels again.
@@ -91,6 +100,17 @@ async def feedback(body: FeedbackRequest, state: State) -> FeedbackResponse:
         record_labels, state.engine, items, received_at=state.clock.now()
     )
     results = [FeedbackOutcome(request_id=rid, status=outcomes[rid]) for rid, _ in items]
+    if all(r.status == "unknown" for r in results):
+        field = "labels.0.request_id"
+        more = f" (nor any of the other {len(results) - 1})" if len(results) > 1 else ""
+        raise ApiError(
+            404,
+            "unknown_request_id",
+            f"{field}: expected the request_id of an answered prediction, got "
+            f"{json.dumps(results[0].request_id)}{more}; send the id /v1/predict answered with. "
+            "The labels are kept in case their predictions are still being written",
+            field,
+        )
     return FeedbackResponse(
         results=results,
         recorded=sum(r.status == "recorded" for r in results),

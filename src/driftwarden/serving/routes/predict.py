@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from driftwarden.schema import PredictionRequest
-from driftwarden.serving.deps import PredictKey, State
+from driftwarden.serving.deps import State, require_predict_key
 from driftwarden.serving.errors import ApiError
 from driftwarden.serving.model_router import Arm
 from driftwarden.serving.models import ServedModel
@@ -181,13 +181,25 @@ async def _log(state: ServingState, rows: list[PredictionRow]) -> None:
         await asyncio.gather(*(state.writer.write(row) for row in rows))
 
 
+def _answered_by(answers: dict[int, Prediction]) -> tuple[str, str]:
+    """The (version, variant) labels of a request's answers: one arm, ``mixed`` or ``none``."""
+    arms = {(str(a.model_version), a.variant) for a in answers.values()}
+    if not arms:
+        return "none", "none"
+    if len(arms) == 1:
+        return next(iter(arms))
+    return "mixed", "mixed"
+
+
+# The key is checked inside the handler rather than as a route dependency, so that a refused
+# request is counted and timed like every other answer of this route.
 @router.post(
     "/v1/predict",
-    dependencies=[PredictKey],
     response_model=Prediction | BatchPrediction,
     summary="Score one row or a batch of rows",
     responses={
         400: {"description": "malformed JSON"},
+        401: {"description": "a predict key is set and the request does not present it"},
         413: {"description": "batch too large"},
         422: {"description": "a field is missing or invalid; `field` names it"},
         503: {"description": "no model loaded"},
@@ -203,7 +215,9 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
     started = time.perf_counter()
     state.metrics.in_flight.inc()
     status = "500"
+    answers: dict[int, Prediction] = {}
     try:
+        await require_predict_key(request, state)
         rows, batch, client_ids = _parse(state, await request.body())
         answers = await _answered_before(state, client_ids)
         ids = [r.request_id or uuid.uuid4().hex for r in rows]
@@ -266,6 +280,7 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
     finally:
         state.metrics.in_flight.dec()
         state.metrics.requests.labels("predict", status).inc()
+        state.metrics.predict_requests.labels(*_answered_by(answers), status).inc()
         state.metrics.latency.labels("predict").observe(time.perf_counter() - started)
         state.metrics.log_queue_depth.set(state.writer.queue_depth)
         state.metrics.spool_rows.set(state.writer.spool_size)
