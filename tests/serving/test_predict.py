@@ -1,5 +1,6 @@
 """``POST /v1/predict`` in process: validation of the body, limits, and idempotent retries."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import event
 
 from driftwarden.serving.app import create_app
 from driftwarden.serving.model_router import RoutingConfig, hash_point
-from driftwarden.store import count_predictions, predictions_between
+from driftwarden.store import count_predictions, labelled_predictions, predictions_between
 
 MAX_ROWS = 4
 ADMIN = {"Authorization": "Bearer s3cret"}
@@ -213,3 +214,65 @@ def test_predict_requests_are_counted_by_version_variant_and_status(
     }
     assert by_endpoint[("predict", "401")] == 1
     assert by_endpoint[("predict", "200")] == 3
+
+
+def _wait_for_stored(app, count, timeout=20.0):
+    """The logged rows once there are ``count``; polls, failing after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while len(stored := _stored(app)) < count:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{count} rows expected in the log within {timeout} s, got {stored}")
+        time.sleep(0.02)
+    return stored
+
+
+def test_predict_shadow_rows_are_labelled_by_the_request_they_shadow(client):
+    http, app, _ = client
+    assert http.put("/v1/admin/routing", json={"mode": "shadow"}, headers=ADMIN).status_code == 200
+    body = {"rows": [{**ROW, "request_id": "client-1"}, {"usage": 40.0, "plan": "pro"}]}
+    response = http.post("/v1/predict", json=body)
+    assert response.status_code == 200
+    answers = response.json()["predictions"]
+    assert [(a["variant"], a["model_version"]) for a in answers] == [("champion", 1)] * 2
+    client_id, generated = (a["request_id"] for a in answers)
+    assert client_id == "client-1"
+    # The shadow rows are logged off the response path, after the answer.
+    stored = _wait_for_stored(app, 4)
+    assert {(p.request_id, p.variant, p.parent_request_id) for p in stored} == {
+        ("client-1", "champion", None),
+        ("client-1:shadow", "shadow", "client-1"),
+        (generated, "champion", None),
+        (f"{generated}:shadow", "shadow", generated),
+    }
+
+    labels = [{"request_id": client_id, "label": 1}, {"request_id": generated, "label": 0}]
+    feedback = http.post("/v1/feedback", json={"labels": labels})
+    assert feedback.status_code == 200
+    assert feedback.json()["results"] == [
+        {"request_id": client_id, "status": "recorded"},
+        {"request_id": generated, "status": "recorded"},
+    ]
+    # An id the client never saw stays unknown, though a shadow row is stored under it.
+    stray = http.post(
+        "/v1/feedback", json={"labels": [{"request_id": "client-1:shadow", "label": 0}]}
+    )
+    assert (stray.status_code, stray.json()["error"]) == (404, "unknown_request_id")
+
+    now = datetime.now(UTC)
+    engine = app.state.serving.engine
+    labelled = labelled_predictions(engine, now - timedelta(hours=1), now + timedelta(hours=1))
+    assert {
+        (
+            item.prediction.request_id,
+            item.prediction.variant,
+            item.prediction.model_version,
+            item.prediction.parent_request_id,
+            item.true_label,
+        )
+        for item in labelled
+    } == {
+        ("client-1", "champion", 1, None, 1),
+        ("client-1:shadow", "shadow", 2, "client-1", 1),
+        (generated, "champion", 1, None, 0),
+        (f"{generated}:shadow", "shadow", 2, generated, 0),
+    }

@@ -6,22 +6,34 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, insert, inspect, select
 
 from driftwarden.core import ConfigError, SimulatedClock
 from driftwarden.store import (
     Label,
+    Prediction,
+    PredictionRow,
     alembic_config,
     count_predictions,
     current_routing,
     downgrade,
     insert_rows,
+    labelled_predictions,
     metadata,
     predictions_between,
     record_labels,
     record_routing,
     upgrade,
 )
+
+
+def _insert_before_0004(engine: Engine, rows: list[PredictionRow]) -> None:
+    """Insert ``rows`` into a store older than 0004, whose predictions have no parent column."""
+    params = [
+        {k: v for k, v in row.to_params().items() if k != "parent_request_id"} for row in rows
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(Prediction), params)
 
 
 def _diff(engine: Engine) -> list[object]:
@@ -43,6 +55,7 @@ def test_upgrade_creates_the_window_indexes(migrated: Engine):
     }
     assert indexes["ix_predictions_created_at"] == ["created_at"]
     assert indexes["ix_predictions_model_version_created_at"] == ["model_version", "created_at"]
+    assert indexes["ix_predictions_parent_request_id"] == ["parent_request_id"]
 
 
 def test_upgrade_twice_is_a_no_op(migrated: Engine):
@@ -71,7 +84,7 @@ def test_upgrade_from_0001_widens_the_ids_and_keeps_the_rows(engine: Engine, mak
     upgrade(engine, "0001")
     assert _lengths(engine, "predictions")["request_id"] == 64
     old = make_row(1, request_id="r" * 64, entity_id="e" * 128)
-    insert_rows(engine, [old])
+    _insert_before_0004(engine, [old])
     received = old.created_at
     record_labels(engine, {old.request_id: 1}, received_at=received)
     upgrade(engine)
@@ -105,7 +118,7 @@ def test_upgrade_from_0002_adds_the_routing_history_and_keeps_the_rows(engine: E
     upgrade(engine, "0002")
     assert "routing_changes" not in inspect(engine).get_table_names()
     row = make_row(1)
-    insert_rows(engine, [row])
+    _insert_before_0004(engine, [row])
     upgrade(engine)
     assert _diff(engine) == []
     indexes = {
@@ -136,3 +149,74 @@ def test_downgrade_to_0002_drops_only_the_routing_history(migrated: Engine, make
     upgrade(migrated)
     assert _diff(migrated) == []
     assert current_routing(migrated, "churn") is None
+
+
+def _columns(engine: Engine, table: str) -> list[str]:
+    return [c["name"] for c in inspect(engine).get_columns(table)]
+
+
+def _index_names(engine: Engine, table: str) -> set[str]:
+    return {ix["name"] for ix in inspect(engine).get_indexes(table)}
+
+
+def test_upgrade_from_0003_links_shadow_rows_to_their_parents_and_keeps_the_rows(
+    engine: Engine, make_row
+):
+    upgrade(engine, "0003")
+    assert "parent_request_id" not in _columns(engine, "predictions")
+    answered = make_row(1)
+    shadow = make_row(1, request_id="req-00001:shadow", variant="shadow", version=2)
+    # A client id may contain ":shadow" anywhere but at its end.
+    lookalike = make_row(2, request_id="req-00002:shadow:x", variant="champion")
+    _insert_before_0004(engine, [answered, shadow, lookalike])
+    record_labels(engine, {answered.request_id: 1}, received_at=answered.created_at)
+    upgrade(engine)
+    assert _diff(engine) == []
+    assert "ix_predictions_parent_request_id" in _index_names(engine, "predictions")
+    window = (answered.created_at, lookalike.created_at + timedelta(1))
+    stored = predictions_between(engine, *window)
+    assert [(p.request_id, p.variant, p.parent_request_id) for p in stored] == [
+        ("req-00001", "champion", None),
+        ("req-00001:shadow", "shadow", "req-00001"),
+        ("req-00002:shadow:x", "champion", None),
+    ]
+    labelled = labelled_predictions(engine, *window)
+    assert [(item.prediction.request_id, item.true_label) for item in labelled] == [
+        ("req-00001", 1),
+        ("req-00001:shadow", 1),
+    ]
+
+
+def test_downgrade_to_0003_drops_only_the_parent_column(migrated: Engine, make_row):
+    columns = [c for c in _columns(migrated, "predictions") if c != "parent_request_id"]
+    indexes = _index_names(migrated, "predictions")
+    assert "ix_predictions_parent_request_id" in indexes
+    shadow = make_row(
+        1, request_id="req-00001:shadow", variant="shadow", parent_request_id="req-00001"
+    )
+    insert_rows(migrated, [make_row(1), shadow])
+    record_labels(migrated, {"req-00001": 0}, received_at=shadow.created_at)
+    clock = SimulatedClock(shadow.created_at)
+    record_routing(
+        migrated, "churn", mode="shadow", share=0.0, salt="s", changed_by="ops", clock=clock
+    )
+    downgrade(migrated, "0003")
+    assert _columns(migrated, "predictions") == columns
+    assert _index_names(migrated, "predictions") == indexes - {"ix_predictions_parent_request_id"}
+    assert set(inspect(migrated).get_table_names()) == {
+        "predictions",
+        "labels",
+        "routing_changes",
+        "alembic_version",
+    }
+    with migrated.connect() as connection:
+        ids = list(connection.scalars(select(Prediction.request_id).order_by(Prediction.id)))
+        labels = {r.request_id: r.label for r in connection.execute(select(Label))}
+    assert ids == ["req-00001", "req-00001:shadow"]
+    assert labels == {"req-00001": 0}
+    assert current_routing(migrated, "churn").mode == "shadow"
+    upgrade(migrated)
+    assert _diff(migrated) == []
+    # Upgrading again links the shadow row to its parent anew, from its request id.
+    stored = predictions_between(migrated, shadow.created_at, shadow.created_at + timedelta(1))
+    assert [p.parent_request_id for p in stored] == [None, "req-00001"]

@@ -119,3 +119,78 @@ def test_utc_datetime_passes_none_and_refuses_naive_times(migrated: Engine):
     assert column_type.process_result_value(None, dialect) is None
     with pytest.raises(ValueError, match="expected a timezone-aware datetime"):
         column_type.process_bind_param(datetime(2024, 1, 1), dialect)
+
+
+def _shadow_of(make_row, index: int, **changes):
+    """The challenger's shadow row of ``make_row(index)``, as serving logs it."""
+    parent = make_row(index).request_id
+    values = {
+        "request_id": f"{parent}:shadow",
+        "variant": "shadow",
+        "version": 2,
+        "parent_request_id": parent,
+    }
+    return make_row(index, **{**values, **changes})
+
+
+def test_labelled_predictions_gives_a_shadow_row_the_label_of_its_parent(
+    migrated: Engine, make_row
+):
+    insert_rows(migrated, [make_row(1), make_row(2), _shadow_of(make_row, 1, score=0.9)])
+    assert record_labels(migrated, {"req-00001": 1}, received_at=LATER) == {"req-00001": "recorded"}
+    labelled = labelled_predictions(migrated, START, LATER)
+    assert [
+        (
+            item.prediction.request_id,
+            item.prediction.variant,
+            item.prediction.model_version,
+            item.prediction.parent_request_id,
+            item.prediction.score,
+            item.true_label,
+            item.received_at,
+        )
+        for item in labelled
+    ] == [
+        ("req-00001", "champion", 1, None, 0.001, 1, LATER),
+        ("req-00001:shadow", "shadow", 2, "req-00001", 0.9, 1, LATER),
+    ]
+
+
+def test_labelled_predictions_follows_a_changed_label_to_the_shadow_row(migrated: Engine, make_row):
+    insert_rows(migrated, [make_row(1), _shadow_of(make_row, 1)])
+    record_labels(migrated, {"req-00001": 1}, received_at=LATER)
+    record_labels(migrated, {"req-00001": 0}, received_at=LATER)
+    labelled = labelled_predictions(migrated, START, LATER)
+    assert [(item.prediction.request_id, item.true_label) for item in labelled] == [
+        ("req-00001", 0),
+        ("req-00001:shadow", 0),
+    ]
+
+
+def test_record_labels_knows_answered_ids_and_never_shadow_ids(migrated: Engine, make_row):
+    # The second shadow row has no parent, as shadow rows logged before the column existed.
+    legacy = _shadow_of(make_row, 2, parent_request_id=None)
+    insert_rows(migrated, [make_row(1), _shadow_of(make_row, 1), make_row(2), legacy])
+    outcomes = record_labels(
+        migrated,
+        {"req-00001": 1, "req-00001:shadow": 0, "req-00002:shadow": 0},
+        received_at=LATER,
+    )
+    assert outcomes == {
+        "req-00001": "recorded",
+        "req-00001:shadow": "unknown",
+        "req-00002:shadow": "unknown",
+    }
+    # The stray label under the shadow row's own id does not override its parent's label.
+    labelled = labelled_predictions(migrated, START, LATER)
+    by_id = {item.prediction.request_id: item.true_label for item in labelled}
+    assert by_id["req-00001:shadow"] == 1
+    assert by_id["req-00001"] == 1
+
+
+def test_record_labels_does_not_know_an_id_only_its_shadow_row_has(migrated: Engine, make_row):
+    # The answered row still waits in a spool; only its shadow row is stored.
+    insert_rows(migrated, [_shadow_of(make_row, 3)])
+    assert record_labels(migrated, {"req-00003": 1}, received_at=LATER) == {"req-00003": "unknown"}
+    (item,) = labelled_predictions(migrated, START, LATER)
+    assert (item.prediction.request_id, item.true_label) == ("req-00003:shadow", 1)

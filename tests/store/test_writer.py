@@ -177,6 +177,59 @@ def test_writer_replays_a_spool_left_by_a_crash(migrated: Engine, tmp_path, make
     assert _stored_ids(migrated) == ["req-00000", "req-00001", "req-00002"]
 
 
+# Two rows as a spool written before rows had a parent_request_id holds them.
+_SPOOLED_BEFORE_PARENTS = (
+    b'{"created_at":"2024-01-01T00:05:00+00:00","entity_id":"cust-5",'
+    b'"features":{"contract":"month","tenure":5},"label":1,"latency_ms":1.5,'
+    b'"model_version":1,"request_id":"req-00005","score":0.6,"variant":"champion"}\n'
+    b'{"created_at":"2024-01-01T00:05:00+00:00","entity_id":"cust-5",'
+    b'"features":{"contract":"month","tenure":5},"label":0,"latency_ms":2.5,'
+    b'"model_version":2,"request_id":"req-00005:shadow","score":0.4,"variant":"shadow"}\n'
+)
+
+
+def test_writer_replays_a_spool_written_before_rows_had_a_parent(migrated: Engine, tmp_path):
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    (spool_dir / "predictions.jsonl").write_bytes(_SPOOLED_BEFORE_PARENTS)
+
+    async def scenario() -> int:
+        writer = PredictionWriter(migrated, Spool(spool_dir))
+        assert writer.spool_size == 2
+        return await writer.replay()
+
+    assert asyncio.run(scenario()) == 2
+    assert not Spool(spool_dir).read()
+    query = select(
+        Prediction.request_id, Prediction.variant, Prediction.score, Prediction.parent_request_id
+    ).order_by(Prediction.id)
+    with migrated.connect() as connection:
+        stored = [tuple(row) for row in connection.execute(query)]
+    # The old shadow row is linked to its parent as migration 0004 links stored ones.
+    assert stored == [
+        ("req-00005", "champion", 0.6, None),
+        ("req-00005:shadow", "shadow", 0.4, "req-00005"),
+    ]
+
+
+def test_writer_logs_a_shadow_row_with_its_parent(migrated: Engine, tmp_path, make_row):
+    shadow = make_row(
+        4, request_id="req-00004:shadow", variant="shadow", parent_request_id="req-00004"
+    )
+
+    async def scenario() -> dict[str, PredictionRow]:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"))
+        writer.start()
+        await asyncio.gather(writer.write(make_row(4)), writer.write(shadow))
+        await writer.stop()
+        return await writer.find_logged(["req-00004", "req-00004:shadow"])
+
+    found = asyncio.run(scenario())
+    assert found == {"req-00004": make_row(4), "req-00004:shadow": shadow}
+    assert found["req-00004:shadow"].parent_request_id == "req-00004"
+    assert found["req-00004"].parent_request_id is None
+
+
 def test_writer_reports_errors_that_are_not_outages(migrated: Engine, tmp_path, make_row):
     async def scenario() -> None:
         writer = PredictionWriter(migrated, Spool(tmp_path / "spool"))
@@ -382,9 +435,19 @@ def test_prediction_row_rejects_an_unknown_variant(make_row):
         make_row(1, variant="canary")
 
 
-def test_prediction_row_round_trips_through_a_record(make_row):
-    row = make_row(3, variant="shadow", entity_id=None)
-    assert PredictionRow.from_record(row.to_record()) == row
+@pytest.mark.parametrize("parent", [None, "req-00003"])
+def test_prediction_row_round_trips_through_a_record(make_row, parent):
+    row = make_row(3, variant="shadow", entity_id=None, parent_request_id=parent)
+    record = row.to_record()
+    assert record["parent_request_id"] == parent
+    assert PredictionRow.from_record(record) == row
+
+
+def test_prediction_row_from_an_old_record_gets_the_defaults(make_row):
+    record = make_row(3, entity_id=None).to_record()
+    del record["parent_request_id"], record["entity_id"]
+    row = PredictionRow.from_record(record)
+    assert (row.request_id, row.entity_id, row.parent_request_id) == ("req-00003", None, None)
 
 
 def test_insert_rows_accepts_nothing(migrated: Engine):

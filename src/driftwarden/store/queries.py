@@ -1,6 +1,10 @@
 """Reads and label updates over the prediction store, by time window and model version.
 
 Windows are half-open, ``start <= created_at < end``, so consecutive windows never share a row.
+
+Labels are keyed by the request id the client was answered with. A shadow row (the challenger's
+score of a request it did not answer) takes the label of the request it shadows, its
+``parent_request_id``; every other row takes the label of its own ``request_id``.
 """
 
 from __future__ import annotations
@@ -32,7 +36,10 @@ LabelOutcome = Literal["recorded", "unchanged", "unknown"]
 
 @dataclass(frozen=True, slots=True)
 class StoredPrediction:
-    """A prediction as stored."""
+    """A prediction as stored.
+
+    ``parent_request_id`` is the request id a shadow row shadows, and None on answered rows.
+    """
 
     request_id: str
     entity_id: str | None
@@ -43,6 +50,7 @@ class StoredPrediction:
     score: float
     label: int
     latency_ms: float
+    parent_request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +72,12 @@ _COLUMNS = (
     Prediction.score,
     Prediction.label,
     Prediction.latency_ms,
+    Prediction.parent_request_id,
 )
+
+# The request id whose label a row takes: a shadow row's parent, else its own. A label is
+# looked up by its primary key with this value of each row of the window.
+_LABELLED_BY = func.coalesce(Prediction.parent_request_id, Prediction.request_id)
 
 
 def _require_window(start: datetime, end: datetime) -> None:
@@ -88,13 +101,15 @@ def _store_labels(
     engine: Engine, labels: dict[str, int], received_at: datetime
 ) -> tuple[dict[str, int], set[str]]:
     """Write the new or changed labels in one transaction; return the labels stored before it
-    and the ids that have a prediction."""
+    and the ids that have an answered prediction."""
     ids = list(labels)
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     with engine.begin() as connection:
-        known = set(
-            connection.scalars(select(Prediction.request_id).where(Prediction.request_id.in_(ids)))
+        # Shadow rows are not answers: their ids (``<id>:shadow``) were never sent to a client.
+        answered = select(Prediction.request_id).where(
+            Prediction.request_id.in_(ids), Prediction.variant != "shadow"
         )
+        known = set(connection.scalars(answered))
         rows = connection.execute(
             select(Label.request_id, Label.label).where(Label.request_id.in_(ids))
         )
@@ -135,8 +150,9 @@ def record_labels(
     -------
     dict
         Per request id: ``"recorded"`` (new or changed label), ``"unchanged"`` (same label already
-        stored) or ``"unknown"`` (no prediction with that id; the label is kept anyway, since its
-        prediction may still wait in the spool).
+        stored) or ``"unknown"`` (no answered prediction with that id; the label is kept anyway,
+        since its prediction may still wait in the spool). A shadow row's id is never known:
+        the label of a request reaches its shadow rows through their ``parent_request_id``.
 
     Raises
     ------
@@ -201,6 +217,9 @@ def labelled_predictions(
 ) -> list[LabelledPrediction]:
     """Return the predictions of the window that have a true label, oldest first.
 
+    A shadow row has the label of the request it shadows (its ``parent_request_id``), so the
+    challenger's shadow scores are measured on the same labels as the champion's answers.
+
     Raises
     ------
     ValueError
@@ -209,7 +228,7 @@ def labelled_predictions(
     _require_window(start, end)
     query = (
         select(*_COLUMNS, Label.label, Label.received_at)
-        .join(Label, Label.request_id == Prediction.request_id)
+        .join(Label, Label.request_id == _LABELLED_BY)
         .where(Prediction.created_at >= start, Prediction.created_at < end)
         .order_by(Prediction.created_at, Prediction.id)
     )

@@ -1,8 +1,11 @@
 """The tables of the prediction store, as SQLAlchemy 2.0 declarative mappings.
 
-``predictions`` holds one row per answered request; ``labels`` holds the true outcome once it
-arrives. ``labels`` has no foreign key to ``predictions`` on purpose: a label may arrive while
-its prediction still waits in the local spool (see :mod:`driftwarden.store.spool`).
+``predictions`` holds one row per answered request, plus one per shadow score of the challenger
+(request id ``<id>:shadow``, ``parent_request_id`` the ``<id>`` it shadows); ``labels`` holds
+the true outcome once it arrives, keyed by the id the client was answered with, so a shadow row
+takes the label of its parent. ``labels`` has no foreign key to ``predictions`` on purpose: a
+label may arrive while its prediction still waits in the local spool (see
+:mod:`driftwarden.store.spool`).
 ``routing_changes`` is the append-only history of the champion/challenger experiment of each
 model; its newest row per model is the experiment every API replica serves.
 
@@ -79,12 +82,17 @@ class Base(DeclarativeBase):
 
 
 class Prediction(Base):
-    """One answered prediction request."""
+    """One answered prediction request, or the challenger's shadow score of one.
+
+    A shadow row's ``parent_request_id`` is the request id of the row it shadows (the id the
+    client knows, which its label arrives under); it is null on every answered row.
+    """
 
     __tablename__ = "predictions"
     __table_args__ = (
         Index("ix_predictions_created_at", "created_at"),
         Index("ix_predictions_model_version_created_at", "model_version", "created_at"),
+        Index("ix_predictions_parent_request_id", "parent_request_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -97,6 +105,7 @@ class Prediction(Base):
     score: Mapped[float] = mapped_column(Float)
     label: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[float] = mapped_column(Float)
+    parent_request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
 
 
 class Label(Base):

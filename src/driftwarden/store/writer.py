@@ -42,11 +42,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 VARIANTS = frozenset({"champion", "challenger", "shadow"})
+# What serving appends to a request id to log the challenger's shadow score of it.
+_SHADOW_SUFFIX = ":shadow"
 
 
 @dataclass(frozen=True, slots=True)
 class PredictionRow:
     """One prediction to log.
+
+    ``parent_request_id`` is set on a shadow row only: the request id of the answered row it
+    shadows, under which that request's label arrives.
 
     Raises
     ------
@@ -63,6 +68,7 @@ class PredictionRow:
     label: int
     latency_ms: float
     entity_id: str | None = None
+    parent_request_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None or self.created_at.utcoffset() is None:
@@ -83,9 +89,18 @@ class PredictionRow:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> PredictionRow:
-        """Inverse of :meth:`to_record`."""
+        """Inverse of :meth:`to_record`.
+
+        A key the record lacks (spooled before the field existed) takes the field's default,
+        except that a shadow row spooled before rows named their parent gets it from its
+        request id, as migration 0004 gave it to the shadow rows already stored.
+        """
         values = dict(record)
         values["created_at"] = datetime.fromisoformat(values["created_at"])
+        if "parent_request_id" not in values and values.get("variant") == "shadow":
+            request_id: str = values["request_id"]
+            if request_id.endswith(_SHADOW_SUFFIX):
+                values["parent_request_id"] = request_id.removesuffix(_SHADOW_SUFFIX)
         return cls(**values)
 
     def to_params(self) -> dict[str, Any]:
@@ -101,6 +116,7 @@ class PredictionRow:
             "label": self.label,
             "latency_ms": self.latency_ms,
             "entity_id": self.entity_id,
+            "parent_request_id": self.parent_request_id,
         }
 
 
@@ -119,6 +135,7 @@ _COLUMNS = (
     "label",
     "latency_ms",
     "entity_id",
+    "parent_request_id",
 )
 
 

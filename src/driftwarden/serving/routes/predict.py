@@ -154,7 +154,10 @@ def _log_rows(
     *,
     created_at: datetime,
     latency_ms: float,
+    parents: Sequence[str] | None = None,
 ) -> list[PredictionRow]:
+    """The rows to log; ``parents`` are the request ids that shadow rows shadow, by row."""
+    parent_ids: Sequence[str | None] = [None] * len(ids) if parents is None else parents
     return [
         PredictionRow(
             request_id=request_id,
@@ -166,8 +169,11 @@ def _log_rows(
             label=int(score >= served.threshold),
             latency_ms=latency_ms,
             entity_id=row.entity_value(),
+            parent_request_id=parent,
         )
-        for request_id, row, score, record in zip(ids, rows, scores, features, strict=True)
+        for request_id, parent, row, score, record in zip(
+            ids, parent_ids, rows, scores, features, strict=True
+        )
     ]
 
 
@@ -293,7 +299,11 @@ _background: set[asyncio.Task[None]] = set()
 async def _shadow(
     state: ServingState, rows: list[PredictionRequest], ids: list[str], now: datetime
 ) -> None:
-    """Score with the challenger off the response path and log it as the ``shadow`` variant."""
+    """Score with the challenger off the response path and log it as the ``shadow`` variant.
+
+    Each shadow row is stored under ``<id>:shadow`` (request ids are unique) with ``<id>`` as its
+    ``parent_request_id``, so the label the client sends for ``<id>`` reaches it too.
+    """
     served = state.models.get("challenger")
     if served is None:
         return
@@ -304,7 +314,7 @@ async def _shadow(
         shadow_ids = [f"{request_id}:shadow" for request_id in ids]
         latency = (time.perf_counter() - started) * 1000
         logged = _log_rows(served, "shadow", shadow_ids, rows, features, scores,
-                           created_at=now, latency_ms=latency)  # fmt: skip
+                           created_at=now, latency_ms=latency, parents=ids)  # fmt: skip
         await _log(state, logged)
         state.metrics.predictions.labels(str(served.version), "shadow").inc(len(rows))
     except Exception:  # the shadow must never disturb serving
