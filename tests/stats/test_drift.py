@@ -4,6 +4,7 @@ import dataclasses
 import json
 import math
 import sys
+import threading
 from enum import Enum
 from typing import Any
 
@@ -891,3 +892,39 @@ def test_compare_scores_of_another_length_is_an_error() -> None:
 
     with pytest.raises(StatsError, match="scores has 99 values but the window has 100 rows"):
         profile.compare({"x": rng.normal(size=100)}, scores=rng.random(99))
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+def test_compare_raises_a_column_error_from_any_lane(n_jobs: int) -> None:
+    rng = np.random.default_rng(4)
+    kinds: dict[str, Kind] = {f"n{i}": "numeric" for i in range(5)}
+    kinds.update({f"c{i}": "categorical" for i in range(3)})
+    reference = {
+        name: rng.normal(size=500) if kind == "numeric" else rng.choice(["a", "b"], 500)
+        for name, kind in kinds.items()
+    }
+    profile = ReferenceProfile.fit(reference, kinds)
+    window = dict(reference)
+    window["n3"] = rng.normal(size=(500, 2))  # the same length, but not one-dimensional
+
+    with pytest.raises(StatsError, match=r"n3: expected a one-dimensional array"):
+        profile.compare(window, config=DriftConfig(n_jobs=n_jobs))
+
+
+def test_compare_keeps_its_worker_threads_between_calls() -> None:
+    rng = np.random.default_rng(5)
+    kinds: dict[str, Kind] = {"x": "numeric", "y": "numeric", "c": "categorical"}
+    data = {"x": rng.normal(size=400), "y": rng.normal(size=400), "c": rng.choice(["a"], 400)}
+    profile = ReferenceProfile.fit(data, kinds)
+
+    def workers() -> set[int]:
+        return {
+            t.ident or 0 for t in threading.enumerate() if t.name.startswith("driftwarden-stats")
+        }
+
+    profile.compare(data, config=DriftConfig(n_jobs=2))
+    first = workers()
+    for _ in range(3):
+        profile.compare(data, config=DriftConfig(n_jobs=2))
+    assert first  # the second lane ran on a worker thread
+    assert workers() == first
