@@ -260,7 +260,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated current-window row counts (default 100000,1000000,5000000)",
     )
     parser.add_argument("--reference-rows", type=int, default=REFERENCE_ROWS)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per tool (best kept)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="least timed runs per tool (best kept)"
+    )
+    parser.add_argument(
+        "--min-seconds",
+        type=float,
+        default=2.0,
+        help="keep timing driftwarden and the naive loop until their runs add up to this",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument(
         "--no-evidently", action="store_true", help="skip Evidently (and its venv) entirely"
@@ -300,16 +308,23 @@ def _tool_entry(timing: Timing, traced: int, rows: int, window_bytes: int) -> di
 
 
 def bench_driftwarden(
-    profile: Any, window: pd.DataFrame, repeats: int, one_thread: Any, window_bytes: int
+    profile: Any,
+    window: pd.DataFrame,
+    repeats: int,
+    one_thread: Any,
+    window_bytes: int,
+    min_seconds: float,
 ) -> tuple[dict[str, Any], Any]:
-    t = step(f"driftwarden: profile.compare x{repeats} + 1 traced run (+ x{repeats} on 1 thread)")
-    timing = time_best_of(lambda: profile.compare(window), repeats)
+    t = step(f"driftwarden: profile.compare x{repeats}+ + 1 traced run (+ x{repeats}+ on 1 thread)")
+    timing = time_best_of(lambda: profile.compare(window), repeats, min_seconds=min_seconds)
     report = timing.result
     traced = traced_peak_bytes(lambda: profile.compare(window))
     single = (
         None
         if one_thread is None
-        else time_best_of(lambda: profile.compare(window, config=one_thread), repeats)
+        else time_best_of(
+            lambda: profile.compare(window, config=one_thread), repeats, min_seconds=min_seconds
+        )
     )
     done(t, f": best {timing.best_seconds:.3f} s")
     summary = summarise_report(report)
@@ -338,9 +353,14 @@ def bench_naive(
     repeats: int,
     epsilon: float,
     window_bytes: int,
+    min_seconds: float,
 ) -> dict[str, Any]:
-    t = step(f"naive scipy loop x{repeats} + 1 traced run")
-    timing = time_best_of(lambda: naive.naive_drift(reference, window, KINDS, epsilon), repeats)
+    t = step(f"naive scipy loop x{repeats}+ + 1 traced run")
+    timing = time_best_of(
+        lambda: naive.naive_drift(reference, window, KINDS, epsilon),
+        repeats,
+        min_seconds=min_seconds,
+    )
     traced = traced_peak_bytes(lambda: naive.naive_drift(reference, window, KINDS, epsilon))
     done(t, f": best {timing.best_seconds:.3f} s")
     entry = _tool_entry(timing, traced, len(window), window_bytes)
@@ -440,9 +460,11 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
             entry: dict[str, Any] = {"rows": size, "window_bytes": window_bytes}
 
             entry["driftwarden"], dw_report = bench_driftwarden(
-                profile, window, args.repeats, one_thread, total_bytes
+                profile, window, args.repeats, one_thread, total_bytes, args.min_seconds
             )
-            entry["naive"] = bench_naive(reference, window, args.repeats, psi_epsilon, total_bytes)
+            entry["naive"] = bench_naive(
+                reference, window, args.repeats, psi_epsilon, total_bytes, args.min_seconds
+            )
 
             if evidently_python is None:
                 entry["evidently"] = {
@@ -505,6 +527,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
             "sizes": args.sizes,
             "reference_rows": args.reference_rows,
             "repeats": args.repeats,
+            "min_seconds": args.min_seconds,
             "seed": args.seed,
             "string_dtype_option": args.string_dtype,
             "categorical_dtype": string_dtype_seen,
@@ -532,7 +555,8 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
 
 
 MEASUREMENT = {
-    "seconds": "wall time (time.perf_counter) of the timed part only; best of --repeats runs for "
+    "seconds": "wall time (time.perf_counter) of the timed part only; best of at least --repeats "
+    "runs, continued until the runs add up to --min-seconds (at most 200), for "
     "driftwarden (profile.compare(window)) and the naive loop; one run for Evidently (slow): "
     "Dataset.from_pandas for both frames + Report([DataDriftPreset()]).run, after a 1,000-row "
     "warm-up run, excluding import and parquet reading",
@@ -682,8 +706,9 @@ def print_tables(results: Mapping[str, Any]) -> None:
     )
     print(f"driftwarden ReferenceProfile.fit: {results['profile_fit']['seconds']:.3f} s (once)")
     print(
-        f"seconds: best of {config['repeats']} for driftwarden and naive, 1 run for Evidently "
-        "(slow). MB = MiB."
+        f"seconds: best of at least {config['repeats']} runs (until they add up to "
+        f"{config['min_seconds']:g} s) for driftwarden and naive, 1 run for Evidently (slow). "
+        "MB = MiB."
     )
     print(
         "peak traced = tracemalloc peak in a separate untimed run; peak RSS = rise of the "
