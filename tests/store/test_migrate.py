@@ -6,7 +6,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Engine, insert, inspect, select, text
 
 from driftwarden.core import ConfigError, SimulatedClock
 from driftwarden.store import (
@@ -220,3 +220,14 @@ def test_downgrade_to_0003_drops_only_the_parent_column(migrated: Engine, make_r
     # Upgrading again links the shadow row to its parent anew, from its request id.
     stored = predictions_between(migrated, shadow.created_at, shadow.created_at + timedelta(1))
     assert [p.parent_request_id for p in stored] == [None, "req-00001"]
+
+
+def test_the_parent_index_holds_shadow_rows_only(migrated: Engine):
+    name = "ix_predictions_parent_request_id"
+    if migrated.dialect.name == "sqlite":
+        query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
+    else:
+        query = text("SELECT indexdef FROM pg_indexes WHERE indexname = :name")
+    with migrated.connect() as connection:
+        definition = connection.execute(query, {"name": name}).scalar_one()
+    assert "parent_request_id IS NOT NULL" in definition

@@ -2,8 +2,8 @@
 
 A shadow row is stored under ``<id>:shadow``, an id no client ever sees, while labels arrive
 under ``<id>``: without a link the challenger's shadow scores never met a label. The new
-``parent_request_id`` holds ``<id>`` on shadow rows (null on answered rows) and is indexed; the
-shadow rows already stored get it from their request id.
+``parent_request_id`` holds ``<id>`` on shadow rows (null on answered rows) and is indexed on
+shadow rows only; the shadow rows already stored get it from their request id.
 
 Revision ID: 0004
 Revises: 0003
@@ -27,7 +27,15 @@ def upgrade() -> None:
     op.add_column(
         "predictions", sa.Column("parent_request_id", sa.String(length=160), nullable=True)
     )
-    op.create_index("ix_predictions_parent_request_id", "predictions", ["parent_request_id"])
+    # Partial: answered rows have no parent, and their inserts skip the index.
+    only_shadows = sa.text("parent_request_id IS NOT NULL")
+    op.create_index(
+        "ix_predictions_parent_request_id",
+        "predictions",
+        ["parent_request_id"],
+        sqlite_where=only_shadows,
+        postgresql_where=only_shadows,
+    )
     # A lightweight table, not the model: this revision must not change with tables.py.
     predictions = sa.table(
         "predictions",
