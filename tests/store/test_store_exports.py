@@ -8,9 +8,11 @@ import pytest
 MODULES = [
     "driftwarden.store",
     "driftwarden.store.engine",
+    "driftwarden.store.inserts",
     "driftwarden.store.migrate",
     "driftwarden.store.queries",
     "driftwarden.store.routing",
+    "driftwarden.store.rows",
     "driftwarden.store.spool",
     "driftwarden.store.tables",
     "driftwarden.store.writer",

@@ -5,6 +5,7 @@ Imports only :mod:`driftwarden.core` from driftwarden.
 """
 
 from driftwarden.store.engine import check_reachable, create_store_engine
+from driftwarden.store.inserts import InlineSqlite, LockBusyError, insert_rows, select_logged
 from driftwarden.store.migrate import alembic_config, downgrade, upgrade
 from driftwarden.store.queries import (
     LabelledPrediction,
@@ -22,16 +23,20 @@ from driftwarden.store.routing import (
     record_routing,
     routing_history,
 )
+from driftwarden.store.rows import VARIANTS, PredictionRow
 from driftwarden.store.spool import Spool
 from driftwarden.store.tables import Base, Label, Prediction, RoutingChange, UtcDateTime, metadata
-from driftwarden.store.writer import PredictionRow, PredictionWriter, insert_rows
+from driftwarden.store.writer import PredictionWriter
 
 __all__ = [
     "ROUTING_MODES",
+    "VARIANTS",
     "Base",
+    "InlineSqlite",
     "Label",
     "LabelOutcome",
     "LabelledPrediction",
+    "LockBusyError",
     "Prediction",
     "PredictionRow",
     "PredictionWriter",
@@ -53,5 +58,6 @@ __all__ = [
     "record_labels",
     "record_routing",
     "routing_history",
+    "select_logged",
     "upgrade",
 ]

@@ -2,11 +2,15 @@
 
 ``await writer.write(row)`` returns once the row is committed, or written to the local spool when
 the database is unreachable. A background task writes each group in one transaction, so many
-requests share one commit: the rows that arrive while one transaction commits (in a worker
-thread) form the next group, up to ``max_rows``. A lone row is written at once; ``max_wait_ms``
-(0 by default) can make the first row of a group wait for company. The
-insert is idempotent on ``request_id``: a row written twice (a replay after a commit whose
-acknowledgement was lost) is stored once.
+requests share one commit: the rows queued while the previous group was written form the next
+group, up to ``max_rows``. A lone row is written at once; ``max_wait_ms`` (0 by default) can
+make the first row of a group wait for company. The insert is idempotent on ``request_id``: a
+row written twice (a replay after a commit whose acknowledgement was lost) is stored once.
+
+On SQLite a group commits on the event loop's own thread, on a connection that never waits for a
+lock, and a worker thread checkpoints the WAL (see :class:`~driftwarden.store.inserts.InlineSqlite`
+for why); a group that meets another connection's lock, and every group on PostgreSQL, commits
+in a worker thread.
 
 While the spool holds rows, new rows are spooled too, so the database receives them in arrival
 order once replayed.
@@ -18,214 +22,21 @@ its rows are written again one by one, so only the refused row's caller gets the
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Dialect, Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from driftwarden.core import Clock, ConfigError, StoreSettings, StoreUnavailableError, SystemClock
+from driftwarden.store.inserts import InlineSqlite, LockBusyError, insert_rows, select_logged
+from driftwarden.store.rows import PredictionRow
 from driftwarden.store.spool import Spool
-from driftwarden.store.tables import Prediction
 
-__all__ = [
-    "PredictionRow",
-    "PredictionWriter",
-    "insert_rows",
-]
+__all__ = ["PredictionWriter"]
 
 logger = logging.getLogger(__name__)
-
-VARIANTS = frozenset({"champion", "challenger", "shadow"})
-# What serving appends to a request id to log the challenger's shadow score of it.
-_SHADOW_SUFFIX = ":shadow"
-
-
-@dataclass(frozen=True, slots=True)
-class PredictionRow:
-    """One prediction to log.
-
-    ``parent_request_id`` is set on a shadow row only: the request id of the answered row it
-    shadows, under which that request's label arrives.
-
-    Raises
-    ------
-    ConfigError
-        If ``created_at`` is naive or ``variant`` is not champion, challenger or shadow.
-    """
-
-    request_id: str
-    created_at: datetime
-    model_version: int
-    variant: str
-    features: Mapping[str, Any] = field(hash=False)
-    score: float
-    label: int
-    latency_ms: float
-    entity_id: str | None = None
-    parent_request_id: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.created_at.tzinfo is None or self.created_at.utcoffset() is None:
-            raise ConfigError(
-                f"PredictionRow.created_at must be timezone-aware, got the naive "
-                f"{self.created_at.isoformat()}; take it from a Clock"
-            )
-        if self.variant not in VARIANTS:
-            raise ConfigError(
-                f"PredictionRow.variant must be one of {sorted(VARIANTS)}, got {self.variant!r}"
-            )
-
-    def to_record(self) -> dict[str, Any]:
-        """Return the row as JSON-ready values (``created_at`` as ISO 8601 in UTC)."""
-        record = self.to_params()
-        record["created_at"] = self.created_at.astimezone(UTC).isoformat()
-        return record
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> PredictionRow:
-        """Inverse of :meth:`to_record`.
-
-        A key the record lacks (spooled before the field existed) takes the field's default,
-        except that a shadow row spooled before rows named their parent gets it from its
-        request id, as migration 0004 gave it to the shadow rows already stored.
-        """
-        values = dict(record)
-        values["created_at"] = datetime.fromisoformat(values["created_at"])
-        if "parent_request_id" not in values and values.get("variant") == "shadow":
-            request_id: str = values["request_id"]
-            if request_id.endswith(_SHADOW_SUFFIX):
-                values["parent_request_id"] = request_id.removesuffix(_SHADOW_SUFFIX)
-        return cls(**values)
-
-    def to_params(self) -> dict[str, Any]:
-        """Return the column values for an insert."""
-        # Spelled out: dataclasses.asdict deep-copies the features, on the hot path.
-        return {
-            "request_id": self.request_id,
-            "created_at": self.created_at,
-            "model_version": self.model_version,
-            "variant": self.variant,
-            "features": dict(self.features),
-            "score": self.score,
-            "label": self.label,
-            "latency_ms": self.latency_ms,
-            "entity_id": self.entity_id,
-            "parent_request_id": self.parent_request_id,
-        }
-
-
-def _is_unavailable(exc: DBAPIError) -> bool:
-    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
-
-
-# The insert's columns, in the order PredictionRow.to_params gives them.
-_COLUMNS = (
-    "request_id",
-    "created_at",
-    "model_version",
-    "variant",
-    "features",
-    "score",
-    "label",
-    "latency_ms",
-    "entity_id",
-    "parent_request_id",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _InsertPlan:
-    """The idempotent insert compiled once for a dialect, with each column's bind processor.
-
-    Executing it on the driver's cursor skips what SQLAlchemy redoes for every statement (cache
-    lookup, execution context, per-row parameter construction): for the small groups of online
-    serving that was three quarters of the cost of a commit.
-    """
-
-    sql: str
-    positional: bool
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
-
-    def parameters(self, row: PredictionRow) -> tuple[Any, ...] | dict[str, Any]:
-        values = row.to_params()
-        processed = [
-            value if process is None else process(value)
-            for value, process in zip(
-                (values[name] for name in self.names), self.processors, strict=True
-            )
-        ]
-        return (
-            tuple(processed) if self.positional else dict(zip(self.names, processed, strict=True))
-        )
-
-
-@functools.cache
-def _insert_plan(dialect: Dialect) -> _InsertPlan:
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Prediction).on_conflict_do_nothing(index_elements=["request_id"])
-    compiled = statement.compile(dialect=dialect, column_keys=list(_COLUMNS))
-    names = tuple(compiled.positiontup or ()) if compiled.positional else _COLUMNS
-    columns = Prediction.__table__.columns
-    processors = tuple(
-        columns[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    )
-    return _InsertPlan(compiled.string, bool(compiled.positional), names, processors)
-
-
-def insert_rows(engine: Engine, rows: Sequence[PredictionRow]) -> None:
-    """Insert ``rows`` in one transaction, skipping any whose ``request_id`` is stored.
-
-    Raises
-    ------
-    StoreUnavailableError
-        If the database cannot be reached or is locked.
-    """
-    if not rows:
-        return
-    plan = _insert_plan(engine.dialect)
-    parameters: list[Any] = [plan.parameters(row) for row in rows]
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-    connection = None
-    try:
-        connection = engine.raw_connection()
-        cursor = connection.cursor()
-        try:
-            cursor.executemany(plan.sql, parameters)
-        finally:
-            cursor.close()
-        connection.commit()
-    except (DBAPIError, dbapi_error) as exc:
-        # The driver's own exception, as SQLAlchemy would have raised it.
-        error = (
-            exc
-            if isinstance(exc, DBAPIError)
-            else DBAPIError.instance(plan.sql, None, exc, dbapi_error, dialect=engine.dialect)
-        )
-        if not isinstance(error, DBAPIError) or not _is_unavailable(error):
-            raise error from exc
-        if connection is not None:
-            connection.invalidate()  # it may be dead: never hand it out again
-        raise StoreUnavailableError(
-            f"could not write {len(rows)} predictions: {error.orig}; they go to the spool"
-        ) from exc
-    finally:
-        if connection is not None:
-            connection.close()
-
-
-def _select_logged(engine: Engine, request_ids: list[str]) -> dict[str, PredictionRow]:
-    columns = [Prediction.__table__.c[name] for name in _COLUMNS]
-    query = select(*columns).where(Prediction.request_id.in_(request_ids))
-    with engine.connect() as connection:
-        return {row.request_id: PredictionRow(**row._mapping) for row in connection.execute(query)}
-
 
 _STOP = object()
 
@@ -246,7 +57,14 @@ class PredictionWriter:
     replay_interval_seconds : float, optional
         Least time between two automatic replays of the spool.
     clock : Clock or None, optional
-        Times the replay attempts; the system clock by default.
+        Times the replay attempts and checkpoints; the system clock by default.
+    inline_commits : bool or None, optional
+        Commit groups on the event loop's thread, on a connection of the writer's own that never
+        waits for a lock (see :class:`~driftwarden.store.inserts.InlineSqlite`); a group that
+        meets a lock goes to a worker thread. ``None`` (the default) turns it on for SQLite,
+        the only store whose commit is quicker than a thread hand-off.
+    checkpoint_interval_seconds : float, optional
+        With inline commits, how often a worker thread checkpoints the WAL while rows arrive.
     """
 
     def __init__(
@@ -258,13 +76,22 @@ class PredictionWriter:
         max_wait_ms: float = 0.0,
         replay_interval_seconds: float = 5.0,
         clock: Clock | None = None,
+        inline_commits: bool | None = None,
+        checkpoint_interval_seconds: float = 1.0,
     ) -> None:
         if max_rows < 1:
             raise ConfigError(f"max_rows must be at least 1, got {max_rows}")
-        if max_wait_ms < 0 or replay_interval_seconds < 0:
+        if max_wait_ms < 0 or replay_interval_seconds < 0 or checkpoint_interval_seconds < 0:
             raise ConfigError(
-                "max_wait_ms and replay_interval_seconds must not be negative, got "
-                f"{max_wait_ms} and {replay_interval_seconds}"
+                "max_wait_ms, replay_interval_seconds and checkpoint_interval_seconds must not "
+                f"be negative, got {max_wait_ms}, {replay_interval_seconds} and "
+                f"{checkpoint_interval_seconds}"
+            )
+        sqlite = engine.dialect.name == "sqlite"
+        if inline_commits and not sqlite:
+            raise ConfigError(
+                f"inline_commits needs an SQLite store, got {engine.dialect.name}: its commits "
+                "would block the event loop on the network"
             )
         self.engine = engine
         self.spool = spool
@@ -276,8 +103,15 @@ class PredictionWriter:
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
         self._last_replay: float | None = None
+        self.inline_commits = sqlite if inline_commits is None else inline_commits
+        self.checkpoint_interval = checkpoint_interval_seconds
+        self._inline: InlineSqlite | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._last_checkpoint: float | None = None
         self.commits = 0
         self.rows = 0
+        #: Groups that met another connection's write lock and were committed in a thread.
+        self.lock_waits = 0
 
     @classmethod
     def from_settings(
@@ -318,6 +152,9 @@ class PredictionWriter:
             raise RuntimeError("the PredictionWriter is already running; call stop() first")
         self._queue = asyncio.Queue()
         self._lock = asyncio.Lock()
+        if self.inline_commits:
+            self._inline = InlineSqlite(self.engine)
+            self._last_checkpoint = self._clock.monotonic()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -330,7 +167,17 @@ class PredictionWriter:
         finally:
             self._task = None
             self._queue = None
-            logger.info("prediction writer stopped: %d rows in %d commits", self.rows, self.commits)
+            if self._checkpointing is not None:
+                await self._checkpointing
+            if self._inline is not None:
+                self._inline.close()
+                self._inline = None
+            logger.info(
+                "prediction writer stopped: %d rows in %d commits (%d waited for a lock)",
+                self.rows,
+                self.commits,
+                self.lock_waits,
+            )
 
     async def write(self, row: PredictionRow) -> None:
         """Log ``row``; return once it is committed or spooled.
@@ -371,7 +218,7 @@ class PredictionWriter:
         if not request_ids or self.degraded:
             return {}
         try:
-            return await asyncio.to_thread(_select_logged, self.engine, list(request_ids))
+            return await asyncio.to_thread(select_logged, self.engine, list(request_ids))
         except DBAPIError as exc:
             logger.warning(
                 "could not look up %d logged predictions, treating them as new: %s",
@@ -490,7 +337,7 @@ class PredictionWriter:
         """Commit or spool ``rows``; return the error each caller gets (``None``: stored)."""
         if not self.degraded:
             try:
-                await asyncio.to_thread(insert_rows, self.engine, rows)
+                await self._insert(rows)
             except StoreUnavailableError as exc:
                 logger.warning("database unreachable, spooling: %s", exc)
                 self._last_replay = self._clock.monotonic()
@@ -505,6 +352,44 @@ class PredictionWriter:
         await asyncio.to_thread(self.spool.append, [row.to_record() for row in rows])
         return [None] * len(rows)
 
+    async def _insert(self, rows: list[PredictionRow]) -> None:
+        """Commit ``rows`` inline when possible, else in a worker thread.
+
+        Raises
+        ------
+        StoreUnavailableError
+            If the database cannot be reached.
+        """
+        inline = self._inline
+        if inline is None:
+            await asyncio.to_thread(insert_rows, self.engine, rows)
+            return
+        try:
+            inline.insert(rows)
+        except LockBusyError:
+            # Another connection is writing: wait for it off the event loop.
+            self.lock_waits += 1
+            await asyncio.to_thread(insert_rows, self.engine, rows)
+        self._checkpoint_if_due(inline)
+
+    def _checkpoint_if_due(self, inline: InlineSqlite) -> None:
+        now = self._clock.monotonic()
+        if self._checkpointing is not None or (
+            self._last_checkpoint is not None
+            and now - self._last_checkpoint < self.checkpoint_interval
+        ):
+            return
+        self._last_checkpoint = now
+        self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint(inline))
+
+    async def _checkpoint(self, inline: InlineSqlite) -> None:
+        try:
+            await asyncio.to_thread(inline.checkpoint)
+        except Exception as exc:  # the WAL only grows until the next one succeeds
+            logger.warning("checkpointing the prediction log's WAL failed: %s", exc)
+        finally:
+            self._checkpointing = None
+
     async def _store_one_by_one(
         self, rows: list[PredictionRow], group_error: Exception
     ) -> list[BaseException | None]:
@@ -517,7 +402,7 @@ class PredictionWriter:
         errors: list[BaseException | None] = []
         for index, row in enumerate(rows):
             try:
-                await asyncio.to_thread(insert_rows, self.engine, [row])
+                await self._insert([row])
             except StoreUnavailableError as exc:
                 logger.warning("database unreachable, spooling: %s", exc)
                 self._last_replay = self._clock.monotonic()
