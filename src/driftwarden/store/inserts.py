@@ -207,13 +207,10 @@ class InlineSqlite:
         try:
             connection = self._connect()
             _execute(connection, self._plan, parameters)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, DBAPIError) as exc:  # the latter from opening through the pool
             self._abandon()
-            if _is_busy(exc):
+            if isinstance(exc, sqlite3.Error) and _is_busy(exc):
                 raise LockBusyError(str(exc)) from exc
-            raise _translate(self.engine, self._plan, rows, exc) from exc
-        except DBAPIError as exc:  # from opening the connection through the pool
-            self._abandon()
             raise _translate(self.engine, self._plan, rows, exc) from exc
 
     def checkpoint(self) -> None:
