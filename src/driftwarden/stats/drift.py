@@ -278,6 +278,11 @@ def _psi_counts(
     return np.diff(np.concatenate(([0], at_edges, [total])))
 
 
+def _interval_shares(profile: NumericProfile) -> NDArray[np.float64]:
+    """The reference's share strictly inside each interval of its grid."""
+    return profile.derived("interval_shares", lambda: profile.open_counts[1:-1] / profile.n)
+
+
 def _wasserstein(
     profile: NumericProfile,
     window: NumericWindow,
@@ -289,9 +294,9 @@ def _wasserstein(
     own scale, so that nothing overflows; the ratio to the profile's scale is capped at the
     largest float.
     """
-    n_ref, n_cur, unit = profile.n, window.n, profile.unit_exponent
-    widths = np.diff(np.ldexp(profile.edges, -unit))
-    rise = profile.open_counts[1:-1] / n_ref
+    n_cur, unit = window.n, profile.unit_exponent
+    widths = profile.derived("widths", lambda: np.diff(np.ldexp(profile.edges, -unit)))
+    rise = _interval_shares(profile)
     counts = window.open_counts[1:-1]
     # The window's mean position in each interval, from the sum of its distances below the upper
     # edge (0.5, unused, where it has no value or the width is too small to divide by).
@@ -325,16 +330,21 @@ def numeric_drift(
     if n_ref < config.min_samples or n_cur < config.min_samples:
         return _insufficient(config, feature, "numeric", n_ref, n_cur)
     deciding = config.method_for(feature, "numeric")
-    ref_at, ref_before = _cdfs(profile.open_counts, profile.atom_counts, n_ref)
+    # The reference's side of every method is the same for any window: worked out once.
+    ref_at, ref_before = profile.derived(
+        "cdfs", lambda: _cdfs(profile.open_counts, profile.atom_counts, n_ref)
+    )
     cur_at, cur_before = _cdfs(window.open_counts, window.atom_counts, n_cur)
 
-    ref_bins = _psi_counts(profile, profile.open_counts, profile.atom_counts)
+    ref_bins = profile.derived(
+        "psi_bins", lambda: _psi_counts(profile, profile.open_counts, profile.atom_counts)
+    )
     cur_bins = _psi_counts(profile, window.open_counts, window.atom_counts)
     psi = population_stability_index(ref_bins, cur_bins, eps=config.eps)
     js = jensen_shannon_distance(ref_bins, cur_bins)
 
     ks = max(ks_statistic(ref_at, cur_at), ks_statistic(ref_before, cur_before))
-    bound = ks_error_bound(profile.open_counts[1:-1] / n_ref, window.open_counts[1:-1] / n_cur)
+    bound = ks_error_bound(_interval_shares(profile), window.open_counts[1:-1] / n_cur)
     ks_p = ks_p_value(ks, n_ref, n_cur)
 
     wasserstein, wasserstein_bound = _wasserstein(profile, window, ref_at - cur_at)
@@ -432,7 +442,8 @@ _Summary = tuple[Callable[[], FeatureDrift], FeatureQuality]
 
 def _check_columns(
     profile: ReferenceProfile, window: ColumnSource | Mapping[str, Any], extra: str
-) -> int:
+) -> tuple[int, dict[str, Any]]:
+    """The window's row count and its profiled columns, each taken from the window once."""
     available = [str(key) for key in window.keys()]  # noqa: SIM118 - DataFrames iterate keys too
     present = set(available)
     for name in profile.features:
@@ -450,10 +461,11 @@ def _check_columns(
                     f"drop it or pass extra_columns='ignore'",
                     column=name,
                 )
-    lengths = {len(window[name]) for name in profile.features}
+    columns = {name: window[name] for name in profile.features}
+    lengths = {len(column) for column in columns.values()}
     if len(lengths) > 1:
         raise StatsError(f"window columns have different lengths: {sorted(lengths)}")
-    return lengths.pop() if lengths else 0
+    return (lengths.pop() if lengths else 0), columns
 
 
 # Worker threads are kept between comparisons: threads started for every call brought fresh
@@ -556,16 +568,16 @@ def compare(
     config = config or DriftConfig()
     if extra_columns not in ("error", "ignore"):
         raise StatsError(f"extra_columns must be 'error' or 'ignore', got {extra_columns!r}")
-    n_rows = _check_columns(profile, window, extra_columns)
+    n_rows, columns = _check_columns(profile, window, extra_columns)
 
     def summarise(name: str) -> _Summary:
         """Pass over one column; return how to decide its verdict, and its quality."""
         feature = profile.features[name]
         if isinstance(feature, NumericProfile):
-            placed, quality = _place_numeric(feature, window[name], name)
+            placed, quality = _place_numeric(feature, columns[name], name)
             decide = partial(numeric_drift, feature, placed, config, name)
         else:
-            encoded, folded, quality = _encode_categorical(feature, window[name], name)
+            encoded, folded, quality = _encode_categorical(feature, columns[name], name)
             decide = partial(categorical_drift, feature, encoded, config, name, folded)
         return decide, quality
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -58,6 +58,7 @@ _UNSCALED_LIMIT = 2.0**960
 DEFAULT_MAX_FOLDED = 10_000
 # Values placed per step in NumericProfile.place: 512 KiB of float64, so a chunk and its few
 # temporaries stay in cache (measured: 65,536 beat 16,384, 32,768 and 131,072 at 100k and 1M rows).
+_T = TypeVar("_T")
 _CHUNK = 1 << 16
 
 
@@ -184,6 +185,7 @@ class NumericProfile:
     _gap_edges: NDArray[np.float64] | None = field(
         init=False, repr=False, compare=False, default=None
     )
+    _derived: dict[str, Any] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.edges.size:
@@ -194,6 +196,23 @@ class NumericProfile:
             # so that the values above the grid give -(x - e_last).
             gap_edges = np.ldexp(np.append(self.edges, self.edges[-1]), -unit)
             object.__setattr__(self, "_gap_edges", gap_edges)
+
+    def derived(self, key: str, compute: Callable[[], _T]) -> _T:
+        """``compute()``, worked out once per profile and kept: what comparisons derive from the
+        reference alone (its CDFs, PSI counts, interval widths), so that no window pays for it.
+
+        Two threads may both compute a missing value; both get equal results. Arrays come back
+        read-only, since every comparison shares them.
+        """
+        try:
+            value: _T = self._derived[key]
+        except KeyError:
+            value = compute()
+            for array in value if isinstance(value, tuple) else (value,):
+                if isinstance(array, np.ndarray):
+                    array.flags.writeable = False
+            self._derived[key] = value
+        return value
 
     @property
     def unit_exponent(self) -> int:
