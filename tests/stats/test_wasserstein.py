@@ -11,6 +11,7 @@ from scipy import stats
 
 from driftwarden.stats import DriftConfig, MethodResult, ReferenceProfile
 from driftwarden.stats.wasserstein import (
+    _spread_evenly,
     integrate_between_edges,
     normalised_wasserstein,
     wasserstein_on_grid,
@@ -313,3 +314,36 @@ def test_integrate_between_edges_without_reference_positions_allows_for_any() ->
 
     assert estimate == pytest.approx(2.0 * (0.05 + 0.005), rel=1e-12)
     assert bound == pytest.approx(0.01, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_spread_evenly_integrates_the_uniform_model_exactly(seed: int) -> None:
+    # Brute force: D of the model (each sample's mass uniform on the widest sub-interval touching
+    # an end, centred on its mean position) on a fine grid of midpoints, including means at the
+    # ends and the middle, where a support has no width or spans the whole interval.
+    rng = np.random.default_rng(seed)
+    k = 40
+    start, rise, fall = rng.normal(0, 0.01, k), rng.random(k) * 0.02, rng.random(k) * 0.02
+    positions = [rng.random(k), rng.random(k)]
+    for position in positions:
+        position[:12] = rng.choice([0.0, 0.5, 1.0], 12)
+
+    def model_cdf(t: NDArray[Any], position: NDArray[Any]) -> NDArray[Any]:
+        p = position[:, None]
+        low = np.where(p <= 0.5, 0.0, 2 * p - 1)
+        high = np.where(p <= 0.5, 2 * p, 1.0)
+        width = high - low
+        ramp = np.clip((t - low) / np.where(width > 0, width, 1.0), 0, 1)
+        return np.where(width > 0, ramp, (t >= low).astype(float))
+
+    t = (np.arange(200_000) + 0.5) / 200_000
+    d = (
+        start[:, None]
+        + rise[:, None] * model_cdf(t, positions[0])
+        - fall[:, None] * model_cdf(t, positions[1])
+    )
+    expected = np.abs(d).mean(axis=1)
+
+    got = _spread_evenly(start, rise, positions[0], fall, positions[1])
+
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-9)

@@ -168,18 +168,6 @@ def _support(position: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArra
     return low, high
 
 
-def _uniform_cdf(
-    t: NDArray[np.float64], low: NDArray[np.float64], high: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """CDF and density at ``t`` of the uniform law on [low, high] (a step where they are equal)."""
-    width = high - low
-    spread = width > 0.0
-    safe = np.where(spread, width, 1.0)
-    cdf = np.where(spread, np.clip((t - low) / safe, 0.0, 1.0), (t >= low).astype(np.float64))
-    density = np.where(spread & (t > low) & (t < high), 1.0 / safe, 0.0)
-    return cdf, density
-
-
 def _line_integral(first: NDArray[np.float64], last: NDArray[np.float64]) -> NDArray[np.float64]:
     """The integral of ``|line|`` over [0, 1] for the line from ``first`` to ``last``."""
     total = np.abs(first) + np.abs(last)
@@ -199,24 +187,46 @@ def _spread_evenly(
 
     Each sample's values inside the interval are modelled as uniform on the widest sub-interval
     touching one end whose centre is their mean: a model whose signed integral is the exact one.
-    D is then piecewise linear between at most six points, and each piece integrates exactly.
+    Each such support has one end at 0 or 1 and its other end inside, where D bends; so D is
+    linear between 0, the two bends and 1, and each of those three pieces integrates exactly.
     """
     ref_low, ref_high = _support(reference_position)
     cur_low, cur_high = _support(current_position)
-    zeros, ones = np.zeros_like(start), np.ones_like(start)
-    points = np.sort(np.stack((zeros, ref_low, ref_high, cur_low, cur_high, ones), axis=1), axis=1)
-    left, right = points[:, :-1], points[:, 1:]
-    length = right - left
-    middle = 0.5 * (left + right)
-    ref_cdf, ref_density = _uniform_cdf(middle, ref_low[:, None], ref_high[:, None])
-    cur_cdf, cur_density = _uniform_cdf(middle, cur_low[:, None], cur_high[:, None])
-    value = start[:, None] + rise[:, None] * ref_cdf - fall[:, None] * cur_cdf
-    slope = rise[:, None] * ref_density - fall[:, None] * cur_density
-    half = 0.5 * slope * length
-    result: NDArray[np.float64] = np.sum(
-        _line_integral(value - half, value + half) * length, axis=1
+    ref_bend = np.where(ref_low > 0.0, ref_low, ref_high)
+    cur_bend = np.where(cur_low > 0.0, cur_low, cur_high)
+    first, second = np.minimum(ref_bend, cur_bend), np.maximum(ref_bend, cur_bend)
+    zero, one = np.zeros_like(start), np.ones_like(start)
+
+    def at(t: NDArray[np.float64]) -> NDArray[np.float64]:
+        """D at ``t``, as its limit from inside any piece of positive length ending there."""
+        return (
+            start
+            + rise * _uniform_cdf(t, ref_low, ref_high)
+            - fall * _uniform_cdf(t, cur_low, cur_high)
+        )
+
+    values = [at(zero), at(first), at(second), at(one)]
+    result: NDArray[np.float64] = (
+        first * _line_integral(values[0], values[1])
+        + (second - first) * _line_integral(values[1], values[2])
+        + (one - second) * _line_integral(values[2], values[3])
     )
     return result
+
+
+def _uniform_cdf(
+    t: NDArray[np.float64], low: NDArray[np.float64], high: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The CDF of the uniform law on [low, high] at ``t``, over pieces of positive length.
+
+    A support of no width lies at 0 (its mass has all passed on any such piece) or at 1 (none of
+    it has); elsewhere the CDF is continuous, so its value is its limit at either end.
+    """
+    width = high - low
+    spread = width > 0.0
+    ramp = np.clip((t - low) / np.where(spread, width, 1.0), 0.0, 1.0)
+    cdf: NDArray[np.float64] = np.where(spread, ramp, (low == 0.0).astype(np.float64))
+    return cdf
 
 
 def normalised_wasserstein(distance: float, scale: float) -> float:
