@@ -190,43 +190,48 @@ def _spread_evenly(
     Each such support has one end at 0 or 1 and its other end inside, where D bends; so D is
     linear between 0, the two bends and 1, and each of those three pieces integrates exactly.
     """
-    ref_low, ref_high = _support(reference_position)
-    cur_low, cur_high = _support(current_position)
-    ref_bend = np.where(ref_low > 0.0, ref_low, ref_high)
-    cur_bend = np.where(cur_low > 0.0, cur_low, cur_high)
-    first, second = np.minimum(ref_bend, cur_bend), np.maximum(ref_bend, cur_bend)
-    zero, one = np.zeros_like(start), np.ones_like(start)
-
-    def at(t: NDArray[np.float64]) -> NDArray[np.float64]:
-        """D at ``t``, as its limit from inside any piece of positive length ending there."""
-        return (
-            start
-            + rise * _uniform_cdf(t, ref_low, ref_high)
-            - fall * _uniform_cdf(t, cur_low, cur_high)
-        )
-
-    values = [at(zero), at(first), at(second), at(one)]
+    ref, cur = _Uniform(reference_position), _Uniform(current_position)
+    first, second = np.minimum(ref.bend, cur.bend), np.maximum(ref.bend, cur.bend)
+    values = [
+        start + rise * ref.cdf_after_zero - fall * cur.cdf_after_zero,
+        start + rise * ref.cdf(first) - fall * cur.cdf(first),
+        start + rise * ref.cdf(second) - fall * cur.cdf(second),
+        start + rise * ref.cdf_before_one - fall * cur.cdf_before_one,
+    ]
     result: NDArray[np.float64] = (
         first * _line_integral(values[0], values[1])
         + (second - first) * _line_integral(values[1], values[2])
-        + (one - second) * _line_integral(values[2], values[3])
+        + (1.0 - second) * _line_integral(values[2], values[3])
     )
     return result
 
 
-def _uniform_cdf(
-    t: NDArray[np.float64], low: NDArray[np.float64], high: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """The CDF of the uniform law on [low, high] at ``t``, over pieces of positive length.
+class _Uniform:
+    """The uniform laws of :func:`_spread_evenly`, one per interval, seen on pieces of positive
+    length inside [0, 1].
 
     A support of no width lies at 0 (its mass has all passed on any such piece) or at 1 (none of
-    it has); elsewhere the CDF is continuous, so its value is its limit at either end.
+    it has); elsewhere the CDF is continuous, so its value at a piece's end is its limit there.
     """
-    width = high - low
-    spread = width > 0.0
-    ramp = np.clip((t - low) / np.where(spread, width, 1.0), 0.0, 1.0)
-    cdf: NDArray[np.float64] = np.where(spread, ramp, (low == 0.0).astype(np.float64))
-    return cdf
+
+    __slots__ = ("bend", "cdf_after_zero", "cdf_before_one", "low", "spread", "width")
+
+    def __init__(self, position: NDArray[np.float64]) -> None:
+        low, high = _support(position)
+        width = high - low
+        self.low = low
+        self.spread = width > 0.0
+        self.width = np.where(self.spread, width, 1.0)
+        at_zero = low == 0.0
+        # The end inside [0, 1] (the other touches 0 or 1): where the CDF bends.
+        self.bend = np.where(at_zero, high, low)
+        self.cdf_after_zero = (~self.spread & at_zero).astype(np.float64)
+        self.cdf_before_one = (self.spread | at_zero).astype(np.float64)
+
+    def cdf(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        ramp = np.clip((t - self.low) / self.width, 0.0, 1.0)
+        result: NDArray[np.float64] = np.where(self.spread, ramp, self.cdf_after_zero)
+        return result
 
 
 def normalised_wasserstein(distance: float, scale: float) -> float:
