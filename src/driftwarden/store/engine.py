@@ -9,11 +9,18 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
 from driftwarden.core import ConfigError, StoreUnavailableError
 
 __all__ = ["check_reachable", "create_store_engine"]
+
+
+def is_outage(exc: DBAPIError) -> bool:
+    """Whether ``exc`` means the database cannot be reached (or is locked), rather than that it
+    refused what was sent: the one test of every store call that turns an outage into
+    :class:`~driftwarden.core.StoreUnavailableError`."""
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:

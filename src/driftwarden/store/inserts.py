@@ -17,18 +17,15 @@ from typing import Any
 
 from sqlalchemy import Dialect, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from driftwarden.core import StoreUnavailableError
+from driftwarden.store.engine import is_outage
 from driftwarden.store.rows import PredictionRow
 from driftwarden.store.tables import Prediction
 
 __all__ = ["InlineSqlite", "LockBusyError", "insert_rows", "select_logged"]
-
-
-def _is_unavailable(exc: DBAPIError) -> bool:
-    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
 # The insert's columns, in the order PredictionRow.to_params gives them.
@@ -97,7 +94,7 @@ def _translate(
         if isinstance(exc, DBAPIError)
         else DBAPIError.instance(plan.sql, None, exc, dbapi_error, dialect=engine.dialect)
     )
-    if not isinstance(error, DBAPIError) or not _is_unavailable(error):
+    if not isinstance(error, DBAPIError) or not is_outage(error):
         return error
     return StoreUnavailableError(
         f"could not write {len(rows)} predictions: {error.orig}; they go to the spool"

@@ -16,9 +16,10 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, Row, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from driftwarden.core import StoreUnavailableError
+from driftwarden.store.engine import is_outage
 from driftwarden.store.tables import Label, Prediction
 
 __all__ = [
@@ -166,7 +167,7 @@ def record_labels(
     try:
         stored, known = _store_labels(engine, labels, received_at)
     except DBAPIError as exc:
-        if not (isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated):
+        if not is_outage(exc):
             raise
         where = engine.url.render_as_string(hide_password=True)
         raise StoreUnavailableError(

@@ -16,9 +16,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, insert, select
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from driftwarden.core import Clock, ConfigError, StoreUnavailableError
+from driftwarden.store.engine import is_outage
 from driftwarden.store.tables import CHANGED_BY_LENGTH, SALT_LENGTH, RoutingChange
 
 __all__ = [
@@ -90,7 +91,7 @@ def _run(engine: Engine, work: Callable[[Connection], _T], failed: str) -> _T:
         with engine.begin() as connection:
             return work(connection)
     except DBAPIError as exc:
-        if not (isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated):
+        if not is_outage(exc):
             raise
         where = engine.url.render_as_string(hide_password=True)
         raise StoreUnavailableError(
