@@ -179,3 +179,60 @@ def test_inline_sqlite_accepts_nothing(migrated: Engine):
     inline.close()
     assert count_predictions(migrated) == 0
     upgrade(migrated)  # still a usable store
+
+
+@pytest.mark.parametrize("restart_pages", [100])
+def test_writer_keeps_the_wal_short_under_a_stream_of_commits(
+    tmp_path, make_row, restart_pages: int
+):
+    # Checkpoints that only copy pages beside a stream of commits never let SQLite start the
+    # WAL over, so it grows with every commit; RESTART checkpoints bound it.
+    def final_wal_size(name: str, pages: int) -> int:
+        engine = create_store_engine(f"sqlite:///{tmp_path / name / 'store.db'}")
+        upgrade(engine)
+
+        async def scenario() -> None:
+            writer = PredictionWriter(
+                engine,
+                Spool(tmp_path / name / "spool"),
+                checkpoint_interval_seconds=0.0,
+                wal_restart_pages=pages,
+            )
+            writer.start()
+            for i in range(1_500):
+                await writer.write(make_row(i))
+            await writer.stop()
+
+        try:
+            asyncio.run(scenario())
+            assert count_predictions(engine) == 1_500
+            return (tmp_path / name / "store.db-wal").stat().st_size
+        finally:
+            engine.dispose()
+
+    never_restarted = final_wal_size("passive", 1 << 40)
+    restarted = final_wal_size("restart", restart_pages)
+    assert restarted < never_restarted / 2, (restarted, never_restarted)
+
+
+def test_inline_sqlite_leaves_no_open_transaction_after_any_failure(
+    migrated: Engine, store_url: URL, make_row
+):
+    inline = InlineSqlite(migrated)
+    rows = [make_row(1), make_row(2, request_id="bad\ud800"), make_row(3)]
+    try:
+        with pytest.raises(UnicodeEncodeError, match="surrogate"):
+            inline.insert(rows)
+        other = sqlite3.connect(str(store_url.database), isolation_level=None, timeout=0)
+        other.execute("BEGIN IMMEDIATE")  # the write lock is free again
+        other.execute("ROLLBACK")
+        other.close()
+        inline.insert([make_row(4)])
+    finally:
+        inline.close()
+    assert count_predictions(migrated) == 1  # the failed group's first row was not committed
+
+
+def test_inline_sqlite_refuses_negative_limits(migrated: Engine):
+    with pytest.raises(ValueError, match="must not be negative"):
+        InlineSqlite(migrated, restart_pages=-1)

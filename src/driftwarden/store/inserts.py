@@ -164,14 +164,40 @@ class InlineSqlite:
       group in a worker thread that waits as long as the store's busy timeout allows.
     - ``wal_autocheckpoint=0``: a checkpoint copies the WAL into the database file and syncs it
       to disk, milliseconds the event loop must not spend. :meth:`checkpoint`, called from a worker
-      thread, does it instead (``PRAGMA wal_checkpoint(PASSIVE)``, which never blocks a writer).
-      Other connections keep SQLite's automatic checkpoints.
+      thread, does it instead. Other connections keep SQLite's automatic checkpoints.
+
+    A checkpoint that runs beside a stream of commits never sees the WAL fully copied at the
+    moment a write begins, which is when SQLite starts the WAL over: the file would grow without
+    end. So :meth:`checkpoint` copies what it can without blocking anyone (``PASSIVE``) and, once
+    the WAL holds more than ``restart_pages`` pages, also runs ``RESTART``: it holds writers off
+    for the little left to copy and the disk syncs (the writer's groups then meet a busy lock and
+    wait in a worker thread), after which the next commit starts the WAL over. A WAL file that
+    grew past ``journal_size_limit`` bytes is cut back when it starts over.
+
+    Parameters
+    ----------
+    engine : Engine
+        The SQLite store; its pool lends the connection, which is then detached from it (its
+        settings differ from the pool's, so it never goes back).
+    restart_pages : int, optional
+        WAL pages past which a checkpoint also starts the WAL over.
+    journal_size_limit : int, optional
+        Bytes the WAL file is cut back to when it starts over.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, *, restart_pages: int = 16_384, journal_size_limit: int = 64 << 20
+    ) -> None:
         if engine.dialect.name != "sqlite":
             raise ValueError(f"InlineSqlite needs an SQLite engine, got {engine.dialect.name}")
+        if restart_pages < 0 or journal_size_limit < 0:
+            raise ValueError(
+                f"restart_pages and journal_size_limit must not be negative, got {restart_pages} "
+                f"and {journal_size_limit}"
+            )
         self.engine = engine
+        self.restart_pages = restart_pages
+        self.journal_size_limit = journal_size_limit
         self._plan = _insert_plan(engine.dialect)
         self._connection: PoolProxiedConnection | None = None
 
@@ -182,6 +208,9 @@ class InlineSqlite:
             try:
                 connection.dbapi_connection.execute("PRAGMA busy_timeout=0")  # type: ignore[union-attr]
                 connection.dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # type: ignore[union-attr]
+                connection.dbapi_connection.execute(  # type: ignore[union-attr]
+                    f"PRAGMA journal_size_limit={int(self.journal_size_limit)}"
+                )
             except BaseException:
                 connection.close()
                 raise
@@ -205,18 +234,42 @@ class InlineSqlite:
             connection = self._connect()
             _execute(connection, self._plan, parameters)
         except (sqlite3.Error, DBAPIError) as exc:  # the latter from opening through the pool
-            self._abandon()
             if isinstance(exc, sqlite3.Error) and _is_busy(exc):
+                self._rollback()  # the connection is sound: keep it, opening costs the loop
                 raise LockBusyError(str(exc)) from exc
+            self._abandon()
             raise _translate(self.engine, self._plan, rows, exc) from exc
+        except BaseException:
+            # Whatever failed (a value the driver cannot bind, say), no part of this group may
+            # stay in an open transaction for the next group to commit.
+            self._abandon()
+            raise
 
-    def checkpoint(self) -> None:
-        """Copy committed WAL pages into the database file without blocking writers.
+    def checkpoint(self) -> int:
+        """Copy committed WAL pages into the database file; start the WAL over when it is long.
 
-        Runs on a connection of the pool, so call it from a worker thread.
+        Runs on a connection of the pool, which waits for locks, so call it from a worker
+        thread.
+
+        Returns
+        -------
+        int
+            The pages the WAL held when the checkpoint began.
         """
         with self.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            _, pages, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+            if pages > self.restart_pages:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)")
+        return int(pages)
+
+    def _rollback(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            connection.rollback()
+        except sqlite3.Error:
+            self._abandon()
 
     def _abandon(self) -> None:
         """Roll back and close the connection after a failure; the next insert opens another."""

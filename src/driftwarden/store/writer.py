@@ -22,7 +22,9 @@ its rows are written again one by one, so only the refused row's caller gets the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Collection
 from typing import Any
 
@@ -64,7 +66,12 @@ class PredictionWriter:
         meets a lock goes to a worker thread. ``None`` (the default) turns it on for SQLite,
         the only store whose commit is quicker than a thread hand-off.
     checkpoint_interval_seconds : float, optional
-        With inline commits, how often a worker thread checkpoints the WAL while rows arrive.
+        With inline commits, how often a worker thread checkpoints the WAL while rows arrive
+        (timed by the monotonic clock of the machine: disk upkeep follows real time, also
+        under a simulated clock).
+    wal_restart_pages : int, optional
+        With inline commits, WAL pages past which a checkpoint starts the WAL over (see
+        :class:`~driftwarden.store.inserts.InlineSqlite`).
     """
 
     def __init__(
@@ -78,14 +85,17 @@ class PredictionWriter:
         clock: Clock | None = None,
         inline_commits: bool | None = None,
         checkpoint_interval_seconds: float = 1.0,
+        wal_restart_pages: int = 16_384,
     ) -> None:
         if max_rows < 1:
             raise ConfigError(f"max_rows must be at least 1, got {max_rows}")
-        if max_wait_ms < 0 or replay_interval_seconds < 0 or checkpoint_interval_seconds < 0:
+        if min(max_wait_ms, replay_interval_seconds, checkpoint_interval_seconds) < 0 or (
+            wal_restart_pages < 0
+        ):
             raise ConfigError(
-                "max_wait_ms, replay_interval_seconds and checkpoint_interval_seconds must not "
-                f"be negative, got {max_wait_ms}, {replay_interval_seconds} and "
-                f"{checkpoint_interval_seconds}"
+                "max_wait_ms, replay_interval_seconds, checkpoint_interval_seconds and "
+                f"wal_restart_pages must not be negative, got {max_wait_ms}, "
+                f"{replay_interval_seconds}, {checkpoint_interval_seconds} and {wal_restart_pages}"
             )
         sqlite = engine.dialect.name == "sqlite"
         if inline_commits and not sqlite:
@@ -105,6 +115,7 @@ class PredictionWriter:
         self._last_replay: float | None = None
         self.inline_commits = sqlite if inline_commits is None else inline_commits
         self.checkpoint_interval = checkpoint_interval_seconds
+        self.wal_restart_pages = wal_restart_pages
         self._inline: InlineSqlite | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._last_checkpoint: float | None = None
@@ -153,8 +164,8 @@ class PredictionWriter:
         self._queue = asyncio.Queue()
         self._lock = asyncio.Lock()
         if self.inline_commits:
-            self._inline = InlineSqlite(self.engine)
-            self._last_checkpoint = self._clock.monotonic()
+            self._inline = InlineSqlite(self.engine, restart_pages=self.wal_restart_pages)
+            self._last_checkpoint = time.monotonic()
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -167,11 +178,16 @@ class PredictionWriter:
         finally:
             self._task = None
             self._queue = None
-            if self._checkpointing is not None:
-                await self._checkpointing
-            if self._inline is not None:
-                self._inline.close()
-                self._inline = None
+            try:
+                checkpointing = self._checkpointing
+                if checkpointing is not None and not checkpointing.done():
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await checkpointing
+            finally:
+                self._checkpointing = None
+                if self._inline is not None:
+                    self._inline.close()
+                    self._inline = None
             logger.info(
                 "prediction writer stopped: %d rows in %d commits (%d waited for a lock)",
                 self.rows,
@@ -373,8 +389,8 @@ class PredictionWriter:
         self._checkpoint_if_due(inline)
 
     def _checkpoint_if_due(self, inline: InlineSqlite) -> None:
-        now = self._clock.monotonic()
-        if self._checkpointing is not None or (
+        now = time.monotonic()
+        if (self._checkpointing is not None and not self._checkpointing.done()) or (
             self._last_checkpoint is not None
             and now - self._last_checkpoint < self.checkpoint_interval
         ):
