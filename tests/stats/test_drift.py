@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import multiprocessing
 import sys
 import threading
 from enum import Enum
@@ -27,6 +28,7 @@ from driftwarden.stats import (
     Thresholds,
     compare,
 )
+from driftwarden.stats import drift as drift_module
 from driftwarden.stats.profile import Kind
 
 SERIAL = DriftConfig(n_jobs=1)
@@ -928,3 +930,59 @@ def test_compare_keeps_its_worker_threads_between_calls() -> None:
         profile.compare(data, config=DriftConfig(n_jobs=2))
     assert first  # the second lane ran on a worker thread
     assert workers() == first
+
+
+def _small_case(seed: int, n: int = 400) -> tuple[ReferenceProfile, dict[str, Any]]:
+    rng = np.random.default_rng(seed)
+    kinds: dict[str, Kind] = {"x": "numeric", "y": "numeric", "c": "categorical"}
+    data = {"x": rng.normal(size=n), "y": rng.gamma(2.0, size=n), "c": rng.choice(["a", "b"], n)}
+    return ReferenceProfile.fit(data, kinds), data
+
+
+def test_compare_started_on_a_worker_thread_runs_serially_instead_of_waiting_for_itself() -> None:
+    profile, data = _small_case(6)
+    expected = _strict_json(profile.compare(data, config=SERIAL))
+
+    nested = drift_module._pool(1).submit(profile.compare, data, config=DriftConfig(n_jobs=2))
+    assert _strict_json(nested.result(timeout=30)) == expected
+
+
+def test_compare_beside_a_longer_one_does_not_wait_for_it() -> None:
+    big, big_data = _small_case(7, n=300_000)
+    small, small_data = _small_case(8)
+    expected = _strict_json(small.compare(small_data, config=SERIAL))
+    done: list[float] = []
+
+    def long_one() -> None:
+        big.compare(big_data, config=DriftConfig(n_jobs=2))
+        done.append(1.0)
+
+    other = threading.Thread(target=long_one)
+    other.start()
+    try:
+        results = [small.compare(small_data, config=DriftConfig(n_jobs=2)) for _ in range(5)]
+    finally:
+        other.join(timeout=60)
+    assert done
+    assert all(_strict_json(r) == expected for r in results)
+
+
+def test_compare_in_a_forked_child_starts_its_own_threads() -> None:
+    profile, data = _small_case(9)
+    expected = _strict_json(profile.compare(data, config=DriftConfig(n_jobs=2)))  # pool in use
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+
+    def child() -> None:
+        queue.put(_strict_json(profile.compare(data, config=DriftConfig(n_jobs=2))))
+
+    process = context.Process(target=child)
+    process.start()
+    try:
+        got = queue.get(timeout=60)
+    finally:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+    assert got == expected
+    assert process.exitcode == 0

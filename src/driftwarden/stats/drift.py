@@ -473,15 +473,36 @@ def _check_columns(
 # windows of 100,000 rows.
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
+# Set on the pools' threads: a comparison started from one of them runs serially, since its
+# lanes could otherwise wait for the very thread they run on.
+_ON_POOL_THREAD = threading.local()
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
     with _POOLS_LOCK:
         pool = _POOLS.get(threads)
         if pool is None:
-            pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="driftwarden-stats")
+            pool = ThreadPoolExecutor(
+                max_workers=threads,
+                thread_name_prefix="driftwarden-stats",
+                initializer=_mark_pool_thread,
+            )
             _POOLS[threads] = pool
         return pool
+
+
+def _mark_pool_thread() -> None:
+    _ON_POOL_THREAD.active = True
+
+
+def _forget_pools() -> None:
+    """In a forked child the pools' threads do not exist: start with none."""
+    global _POOLS_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
 
 
 def _in_lanes(
@@ -527,6 +548,11 @@ def _in_lanes(
     except BaseException as exc:
         error = exc
     for future in others:
+        # A lane still queued behind another comparison's has nothing left to do: this lane
+        # emptied the queues (or an error stopped them). Waiting for it would mean waiting for
+        # that other comparison.
+        if future.cancel():
+            continue
         try:
             results.update(future.result())
         except BaseException as exc:
@@ -587,7 +613,7 @@ def compare(
     # lanes on several threads; the verdicts, many small Python steps over fixed-size summaries,
     # run after them on this thread. Mixing the two in the threads made each pass wait for the
     # GIL behind them.
-    if workers > 1:
+    if workers > 1 and not getattr(_ON_POOL_THREAD, "active", False):
         categorical = [n for n in names if profile.features[n].kind == "categorical"]
         numeric = [n for n in names if profile.features[n].kind != "categorical"]
         done = _in_lanes(summarise, categorical, numeric, workers)
