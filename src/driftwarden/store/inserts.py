@@ -10,7 +10,9 @@ for a lock (see its notes for why).
 from __future__ import annotations
 
 import functools
+import logging
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,8 @@ from driftwarden.store.rows import PredictionRow
 from driftwarden.store.tables import Prediction
 
 __all__ = ["InlineSqlite", "LockBusyError", "insert_rows", "select_logged"]
+
+logger = logging.getLogger(__name__)
 
 
 # The insert's columns, in the order PredictionRow.to_params gives them.
@@ -259,7 +263,15 @@ class InlineSqlite:
         with self.engine.connect() as connection:
             _, pages, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
             if pages > self.restart_pages:
+                started = time.perf_counter()
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)")
+                # Writers wait while it runs: worth knowing when tail latencies rise.
+                logger.info(
+                    "started the prediction log's WAL over at %d pages; writers waited up to "
+                    "%.1f ms",
+                    pages,
+                    (time.perf_counter() - started) * 1000,
+                )
         return int(pages)
 
     def _rollback(self) -> None:
