@@ -23,6 +23,15 @@ def is_outage(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
 
 
+def outage_error(engine: Engine, exc: DBAPIError, failed: str, then: str) -> StoreUnavailableError:
+    """The error of a store call that met an outage: what ``failed``, where, why, and what to do
+    ``then`` (the password never appears)."""
+    where = engine.url.render_as_string(hide_password=True)
+    return StoreUnavailableError(
+        f"{failed}: the prediction store at {where} is not reachable ({exc.orig}); {then}"
+    )
+
+
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         cursor = dbapi_connection.cursor()

@@ -18,8 +18,7 @@ from sqlalchemy import Engine, Row, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from driftwarden.core import StoreUnavailableError
-from driftwarden.store.engine import is_outage
+from driftwarden.store.engine import is_outage, outage_error
 from driftwarden.store.tables import Label, Prediction
 
 __all__ = [
@@ -169,11 +168,8 @@ def record_labels(
     except DBAPIError as exc:
         if not is_outage(exc):
             raise
-        where = engine.url.render_as_string(hide_password=True)
-        raise StoreUnavailableError(
-            f"could not record {len(labels)} labels: the prediction store at {where} is not "
-            f"reachable ({exc.orig}); none was recorded, send them again"
-        ) from exc
+        failed = f"could not record {len(labels)} labels"
+        raise outage_error(engine, exc, failed, "none was recorded, send them again") from exc
     outcomes: dict[str, LabelOutcome] = {}
     for rid, label in labels.items():
         if rid not in known:

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, Row, insert, select
 from sqlalchemy.exc import DBAPIError
 
-from driftwarden.core import Clock, ConfigError, StoreUnavailableError
-from driftwarden.store.engine import is_outage
+from driftwarden.core import Clock, ConfigError
+from driftwarden.store.engine import is_outage, outage_error
 from driftwarden.store.tables import CHANGED_BY_LENGTH, SALT_LENGTH, RoutingChange
 
 __all__ = [
@@ -93,10 +93,8 @@ def _run(engine: Engine, work: Callable[[Connection], _T], failed: str) -> _T:
     except DBAPIError as exc:
         if not is_outage(exc):
             raise
-        where = engine.url.render_as_string(hide_password=True)
-        raise StoreUnavailableError(
-            f"{failed}: the prediction store at {where} is not reachable ({exc.orig}); "
-            "check that the database is running, then try again"
+        raise outage_error(
+            engine, exc, failed, "check that the database is running, then try again"
         ) from exc
 
 
