@@ -947,7 +947,7 @@ def test_compare_started_on_a_worker_thread_runs_serially_instead_of_waiting_for
     assert _strict_json(nested.result(timeout=30)) == expected
 
 
-def test_compare_beside_a_longer_one_does_not_wait_for_it() -> None:
+def test_compare_beside_a_longer_one_on_the_kept_pool_gives_the_serial_results() -> None:
     big, big_data = _small_case(7, n=300_000)
     small, small_data = _small_case(8)
     expected = _strict_json(small.compare(small_data, config=SERIAL))
