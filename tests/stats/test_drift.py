@@ -577,6 +577,54 @@ def test_compare_scores_report_prediction_drift() -> None:
     assert json.loads(_strict_json(report))["prediction"]["feature"] == "prediction"
 
 
+def test_compare_verdict_of_a_feature_does_not_depend_on_the_features_beside_it() -> None:
+    # The statistics of all numeric (and of all categorical) features are computed together:
+    # each verdict must be exactly the one of its feature compared alone, in profile order, and a
+    # feature named "prediction" must not be confused with the scores.
+    rng = np.random.default_rng(8)
+    reference: dict[str, Any] = {
+        "prediction": rng.normal(size=3_000),
+        "plan": rng.choice(["a", "b", "c"], 3_000),
+        "visits": rng.poisson(3, 3_000).astype(float),
+        "constant": np.full(3_000, 1.5),
+        "empty": np.full(3_000, np.nan),
+        "city": rng.choice(["x", "y"], 3_000),
+        "spend": rng.lognormal(size=3_000),
+    }
+    window: dict[str, Any] = {
+        "prediction": rng.normal(0.2, 1.0, 1_500),
+        "plan": rng.choice(["a", "b", "d"], 1_500),
+        "visits": rng.poisson(4, 1_500).astype(float),
+        "constant": rng.choice([1.5, 2.5], 1_500),
+        "empty": rng.normal(size=1_500),
+        "city": np.full(1_500, None),
+        "spend": rng.lognormal(0.1, 1.0, 1_500),
+    }
+    kinds: dict[str, Kind] = {
+        name: "categorical" if name in ("plan", "city") else "numeric" for name in reference
+    }
+    reference_scores, scores = rng.beta(2, 5, 3_000), rng.beta(3, 5, 1_500)
+    profile = ReferenceProfile.fit(reference, kinds, scores=reference_scores)
+
+    report = profile.compare(window, scores=scores, config=SERIAL)
+
+    assert list(report.features) == list(kinds)
+    for name, kind in kinds.items():
+        alone = ReferenceProfile.fit({name: reference[name]}, {name: kind}).compare(
+            {name: window[name]}, config=SERIAL
+        )
+        assert report.features[name].to_dict() == alone.features[name].to_dict(), name
+    scores_alone = ReferenceProfile.fit(
+        {"spend": reference["spend"]}, {"spend": "numeric"}, scores=reference_scores
+    ).compare({"spend": window["spend"]}, scores=scores, config=SERIAL)
+    assert report.prediction is not None
+    assert scores_alone.prediction is not None
+    assert report.prediction.to_dict() == scores_alone.prediction.to_dict()
+    assert report.prediction.to_dict() != report.features["prediction"].to_dict()
+    assert report.features["empty"].severity is Severity.INSUFFICIENT_DATA
+    assert report.features["city"].severity is Severity.INSUFFICIENT_DATA
+
+
 def test_compare_without_scores_reports_no_prediction() -> None:
     rng = np.random.default_rng(3)
     profile = ReferenceProfile.fit(

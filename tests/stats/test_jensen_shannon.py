@@ -13,6 +13,7 @@ from driftwarden.stats import (
     StatsError,
     jensen_shannon_distance,
 )
+from driftwarden.stats.jensen_shannon import distance_of, kl_terms
 
 
 def test_jensen_shannon_distance_golden_value() -> None:
@@ -108,3 +109,23 @@ def test_jensen_shannon_categorical_compare_agrees_with_scipy() -> None:
     result = profile.compare({"plan": current}).features["plan"].result("jensen_shannon")
 
     assert result.statistic == pytest.approx(distance.jensenshannon(p, q, base=2), rel=1e-9)
+
+
+def test_kl_terms_skip_the_empty_bins_of_the_first_distribution() -> None:
+    p, q = np.array([0.5, 0.0, 0.5]), np.array([0.25, 0.5, 0.25])
+
+    bins, terms = kl_terms(p, q)
+
+    # m = (3/8, 1/4, 3/8): p log2(p / m) = 1/2 log2(4/3) in each nonempty bin.
+    assert bins.tolist() == [0, 2]
+    assert terms.tolist() == pytest.approx([0.5 * math.log2(4 / 3)] * 2, rel=1e-12)
+
+
+def test_distance_of_is_the_root_of_the_divergence_clamped_to_0_1() -> None:
+    p, q = np.array([0.2, 0.3, 0.5]), np.array([0.6, 0.4, 0.0])
+    divergence = 0.5 * (float(np.sum(kl_terms(p, q)[1])) + float(np.sum(kl_terms(q, p)[1])))
+
+    assert distance_of(divergence) == jensen_shannon_distance(p, q)
+    assert distance_of(0.36) == 0.6
+    assert distance_of(-1e-17) == 0.0
+    assert distance_of(1.0 + 1e-15) == 1.0

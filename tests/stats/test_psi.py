@@ -17,6 +17,7 @@ from driftwarden.stats import (
     StatsError,
     population_stability_index,
 )
+from driftwarden.stats.psi import psi_terms
 
 EPS = DEFAULT_EPS
 
@@ -283,3 +284,14 @@ def test_categorical_psi_of_the_reference_against_itself_is_zero(values: list[ob
         assert verdict.result("psi").statistic == pytest.approx(0.0, abs=1e-12)
         assert verdict.result("chi2").statistic == pytest.approx(0.0, abs=1e-9)
     assert report.quality["c"].n_unseen == 0
+
+
+def test_psi_terms_sum_to_the_psi_of_the_shares() -> None:
+    p, q = np.array([0.1, 0.2, 0.7, 0.0]), np.array([0.0, 0.3, 0.3, 0.4])
+
+    terms = psi_terms(p, q, 1e-4)
+
+    # The emptied first bin: (1e-4 - 0.1) ln(1e-4 / 0.1).
+    assert terms[0] == pytest.approx((1e-4 - 0.1) * math.log(1e-4 / 0.1), rel=1e-12)
+    assert terms[1] == pytest.approx(0.1 * math.log(1.5), rel=1e-12)
+    assert float(np.sum(terms)) == population_stability_index(p, q, eps=1e-4)

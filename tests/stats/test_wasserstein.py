@@ -13,6 +13,7 @@ from driftwarden.stats import DriftConfig, MethodResult, ReferenceProfile
 from driftwarden.stats.wasserstein import (
     _spread_evenly,
     integrate_between_edges,
+    interval_integrals,
     normalised_wasserstein,
     wasserstein_on_grid,
 )
@@ -347,3 +348,49 @@ def test_spread_evenly_integrates_the_uniform_model_exactly(seed: int) -> None:
     got = _spread_evenly(start, rise, positions[0], fall, positions[1])
 
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-9)
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_interval_integrals_of_each_interval_do_not_depend_on_the_others(known: bool) -> None:
+    # Intervals where the CDFs may cross and where they may not, worked out together and one at a
+    # time; integrate_between_edges is their sum weighted by the widths.
+    rng = np.random.default_rng(21)
+    k = 60
+    widths, start = rng.uniform(0.1, 2.0, k), rng.normal(0, 0.01, k)
+    rise, fall = rng.random(k) * 0.02, rng.random(k) * 0.02
+    reference = rng.random(k) if known else np.full(k, 0.5)
+    current = rng.random(k)
+    slack = None if known else 0.5 * rise
+    may_cross = (start - fall < 0) & (start + rise > 0)
+
+    estimate, bound = interval_integrals(start, rise, fall, reference, current, slack)
+    one_by_one = [
+        interval_integrals(
+            start[[i]], rise[[i]], fall[[i]], reference[[i]], current[[i]],
+            None if slack is None else slack[[i]],
+        )
+        for i in range(k)
+    ]  # fmt: skip
+    total, total_bound = integrate_between_edges(
+        widths, start, rise, fall, reference if known else None, current
+    )
+
+    assert 0 < may_cross.sum() < k
+    assert estimate.tolist() == [float(e[0]) for e, _ in one_by_one]
+    assert bound.tolist() == [float(b[0]) for _, b in one_by_one]
+    assert (total, total_bound) == (float(np.dot(estimate, widths)), float(np.dot(bound, widths)))
+    # Where the CDFs cannot cross and the positions are known, the signed integral is exact.
+    assert np.all(bound[~may_cross] == 0.0) == known
+
+
+def test_interval_integrals_with_zero_slack_equal_those_with_none() -> None:
+    rng = np.random.default_rng(4)
+    k = 40
+    arrays = (rng.normal(0, 0.01, k), rng.random(k) * 0.02, rng.random(k) * 0.02)
+    positions = (rng.random(k), rng.random(k))
+
+    with_none = interval_integrals(arrays[0], arrays[1], arrays[2], *positions)
+    with_zeros = interval_integrals(arrays[0], arrays[1], arrays[2], *positions, np.zeros(k))
+
+    assert with_none[0].tolist() == with_zeros[0].tolist()
+    assert with_none[1].tolist() == with_zeros[1].tolist()

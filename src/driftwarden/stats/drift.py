@@ -19,22 +19,19 @@ import math
 import os
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from driftwarden.stats._encoding import EncodedColumn, encode_categories
-from driftwarden.stats._scaled import FLOAT_MAX, scaled_ratio, scaled_total
+from driftwarden.stats._stacked import binned_statistics, numeric_statistics
 from driftwarden.stats._validation import clean_numeric
 from driftwarden.stats.chi2 import chi2_goodness_of_fit
 from driftwarden.stats.errors import ColumnMismatchError, StatsError
-from driftwarden.stats.jensen_shannon import jensen_shannon_distance
-from driftwarden.stats.ks import ks_error_bound, ks_p_value, ks_statistic
 from driftwarden.stats.profile import (
     CategoricalProfile,
     ColumnSource,
@@ -42,7 +39,7 @@ from driftwarden.stats.profile import (
     NumericWindow,
     ReferenceProfile,
 )
-from driftwarden.stats.psi import DEFAULT_EPS, population_stability_index
+from driftwarden.stats.psi import DEFAULT_EPS
 from driftwarden.stats.result import (
     DriftReport,
     FeatureDrift,
@@ -51,7 +48,6 @@ from driftwarden.stats.result import (
     Severity,
     severity_of,
 )
-from driftwarden.stats.wasserstein import integrate_between_edges
 
 __all__ = ["DEFAULT_THRESHOLDS", "DriftConfig", "Thresholds", "compare"]
 
@@ -259,105 +255,46 @@ def _insufficient(
     )
 
 
-def _cdfs(
-    open_counts: NDArray[np.int64], atom_counts: NDArray[np.int64], n: int
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """F(e_k) and F(e_k^-) at every edge from the counts between and at the edges."""
-    before = np.cumsum(open_counts[:-1]) + np.concatenate(([0], np.cumsum(atom_counts)[:-1]))
-    at = before + atom_counts
-    return at / n, before / n
+def _numeric_verdicts(
+    items: Sequence[tuple[str, NumericProfile, NumericWindow]], config: DriftConfig
+) -> list[FeatureDrift]:
+    """Every numeric method for each named, placed window, and the verdicts, in the order given.
 
-
-def _psi_counts(
-    profile: NumericProfile, open_counts: NDArray[np.int64], atom_counts: NDArray[np.int64]
-) -> NDArray[np.int64]:
-    """Counts in the PSI bins ``(-inf, c_1], (c_1, c_2], ..., (c_last, inf)``."""
-    cumulative = np.cumsum(open_counts[:-1] + atom_counts)
-    total = int(open_counts.sum() + atom_counts.sum())
-    at_edges = cumulative[profile.psi_positions]
-    return np.diff(np.concatenate(([0], at_edges, [total])))
-
-
-def _interval_shares(profile: NumericProfile) -> NDArray[np.float64]:
-    """The reference's share strictly inside each interval of its grid."""
-    return profile.derived("interval_shares", lambda: profile.open_counts[1:-1] / profile.n)
-
-
-def _wasserstein(
-    profile: NumericProfile,
-    window: NumericWindow,
-    difference_at: NDArray[np.float64],
-) -> tuple[float, float]:
-    """Normalised Wasserstein-1 and its error bound (see :mod:`driftwarden.stats.wasserstein`).
-
-    Widths and distances are in units of ``2**unit`` (the profile's), the outside parts in their
-    own scale, so that nothing overflows; the ratio to the profile's scale is capped at the
-    largest float.
+    The statistics of all the windows with enough values are computed together
+    (:func:`~driftwarden.stats._stacked.numeric_statistics`).
     """
-    n_cur, unit = window.n, profile.unit_exponent
-    widths = profile.derived("widths", lambda: np.diff(np.ldexp(profile.edges, -unit)))
-    rise = _interval_shares(profile)
-    counts = window.open_counts[1:-1]
-    # The window's mean position in each interval, from the sum of its distances below the upper
-    # edge (0.5, unused, where it has no value or the width is too small to divide by).
-    scaled = counts * widths
-    positions = np.ones_like(widths)
-    positions -= np.divide(
-        window.open_gaps[1:-1], scaled, out=np.full_like(widths, 0.5), where=scaled > 0
-    )
-    reference = None if profile.open_positions is None else profile.open_positions[1:-1]
-    inside, bound = integrate_between_edges(
-        widths, difference_at[:-1], rise, counts / n_cur, reference, positions
-    )
-    outside, outside_exponent = scaled_total(
-        [(window.below_excess / n_cur, window.excess_exponent),
-         (window.above_excess / n_cur, window.excess_exponent)]
-    )  # fmt: skip
-    # Both parts are at most the largest float once divided by the scale, so the sum is at most
-    # twice it: capped again.
-    distance = scaled_ratio(inside, unit, profile.scale) + scaled_ratio(
-        outside, outside_exponent, profile.scale
-    )
-    return min(distance, FLOAT_MAX), scaled_ratio(bound, unit, profile.scale)
-
-
-def numeric_drift(
-    profile: NumericProfile, window: NumericWindow, config: DriftConfig, name: str | None = None
-) -> FeatureDrift:
-    """Every numeric method for one placed window, and the verdict."""
-    feature = name or profile.name
-    n_ref, n_cur = profile.n, window.n
-    if n_ref < config.min_samples or n_cur < config.min_samples:
-        return _insufficient(config, feature, "numeric", n_ref, n_cur)
-    deciding = config.method_for(feature, "numeric")
-    # The reference's side of every method is the same for any window: worked out once.
-    ref_at, ref_before = profile.derived(
-        "cdfs", lambda: _cdfs(profile.open_counts, profile.atom_counts, n_ref)
-    )
-    cur_at, cur_before = _cdfs(window.open_counts, window.atom_counts, n_cur)
-
-    ref_bins = profile.derived(
-        "psi_bins", lambda: _psi_counts(profile, profile.open_counts, profile.atom_counts)
-    )
-    cur_bins = _psi_counts(profile, window.open_counts, window.atom_counts)
-    psi = population_stability_index(ref_bins, cur_bins, eps=config.eps)
-    js = jensen_shannon_distance(ref_bins, cur_bins)
-
-    ks = max(ks_statistic(ref_at, cur_at), ks_statistic(ref_before, cur_before))
-    bound = ks_error_bound(_interval_shares(profile), window.open_counts[1:-1] / n_cur)
-    ks_p = ks_p_value(ks, n_ref, n_cur)
-
-    wasserstein, wasserstein_bound = _wasserstein(profile, window, ref_at - cur_at)
-
-    results = (
-        _result(config, feature, deciding, "psi", psi),
-        _result(config, feature, deciding, "jensen_shannon", js),
-        _result(config, feature, deciding, "ks", ks, p_value=ks_p, error_bound=bound),
-        _result(
-            config, feature, deciding, "wasserstein", wasserstein, error_bound=wasserstein_bound
-        ),
-    )
-    return _verdict(config, feature, "numeric", deciding, results, ks_p, n_ref, n_cur)
+    enough = [
+        (profile, window)
+        for _, profile, window in items
+        if profile.n >= config.min_samples and window.n >= config.min_samples
+    ]
+    computed = iter(numeric_statistics(enough, config.eps))
+    verdicts = []
+    for feature, profile, window in items:
+        n_ref, n_cur = profile.n, window.n
+        if n_ref < config.min_samples or n_cur < config.min_samples:
+            verdicts.append(_insufficient(config, feature, "numeric", n_ref, n_cur))
+            continue
+        statistics = next(computed)
+        deciding = config.method_for(feature, "numeric")
+        results = (
+            _result(config, feature, deciding, "psi", statistics.psi),
+            _result(config, feature, deciding, "jensen_shannon", statistics.jensen_shannon),
+            _result(
+                config, feature, deciding, "ks", statistics.ks,
+                p_value=statistics.ks_p_value, error_bound=statistics.ks_error_bound,
+            ),
+            _result(
+                config, feature, deciding, "wasserstein", statistics.wasserstein,
+                error_bound=statistics.wasserstein_error_bound,
+            ),
+        )  # fmt: skip
+        verdicts.append(
+            _verdict(
+                config, feature, "numeric", deciding, results, statistics.ks_p_value, n_ref, n_cur
+            )
+        )
+    return verdicts
 
 
 def _place_numeric(
@@ -390,20 +327,21 @@ def _encode_categorical(
     return encoded, folded, FeatureQuality(name, n_rows, encoded.n_missing, 0, 0, n_unseen)
 
 
-def categorical_drift(
-    profile: CategoricalProfile,
-    encoded: EncodedColumn,
-    config: DriftConfig,
-    name: str,
-    folded: NDArray[np.bool_] | None = None,
-) -> FeatureDrift:
-    """Every categorical method for one encoded window, and the verdict.
+@dataclass(frozen=True, slots=True)
+class _Buckets:
+    """A categorical window's buckets: the profile's categories, then ``other`` if the profile is
+    truncated, then one bucket for every unseen value if there are any."""
 
-    ``folded`` marks the values the profile does not list that count as its ``other`` bucket
-    (default: :meth:`CategoricalProfile.may_be_folded`); the rest are unseen.
-    """
-    if folded is None:
-        folded = profile.may_be_folded(encoded.unseen)
+    expected: NDArray[np.int64]  # the reference's counts (0 for unseen)
+    observed: NDArray[np.int64]  # the window's counts
+    unseen: tuple[str, ...]
+    n_unseen: int
+
+
+def _buckets(counted: _Counted) -> _Buckets:
+    """The buckets of one encoded window; ``counted.folded`` marks the values the profile does not
+    list that count as its ``other`` bucket, the rest are unseen."""
+    profile, encoded, folded = counted.profile, counted.encoded, counted.folded
     observed = encoded.category_counts
     expected = profile.counts
     unseen_counts = encoded.unseen_counts
@@ -416,28 +354,68 @@ def categorical_drift(
     if n_unseen:
         observed = np.append(observed, n_unseen)
         expected = np.append(expected, 0)
-    n_cur = int(observed.sum())
-    if profile.n < config.min_samples or n_cur < config.min_samples:
-        return _insufficient(config, name, "categorical", profile.n, n_cur, unseen)
-    deciding = config.method_for(name, "categorical")
-    psi = population_stability_index(expected, observed, eps=config.eps)
-    js = jensen_shannon_distance(expected, observed)
-    shares = expected / expected.sum()
-    if n_unseen:
-        shares = np.append(shares[:-1] * (1.0 - config.eps), config.eps)
-    chi2, chi2_p = chi2_goodness_of_fit(observed.astype(np.float64), shares)
-    results = (
-        _result(config, name, deciding, "psi", psi),
-        _result(config, name, deciding, "jensen_shannon", js),
-        MethodResult(method="chi2", statistic=chi2, p_value=chi2_p),
-    )
-    return _verdict(
-        config, name, "categorical", deciding, results, chi2_p, profile.n, n_cur, unseen
-    )
+    return _Buckets(expected, observed, unseen, n_unseen)
 
 
-# What one pass over a column leaves: how to decide its verdict, and its data quality.
-_Summary = tuple[Callable[[], FeatureDrift], FeatureQuality]
+def _categorical_verdicts(
+    items: Sequence[tuple[str, _Counted]], config: DriftConfig
+) -> list[FeatureDrift]:
+    """Every categorical method for each named, encoded window, and the verdicts, in the order
+    given. PSI and Jensen–Shannon of all the windows with enough values are computed together
+    (:func:`~driftwarden.stats._stacked.binned_statistics`)."""
+    buckets = [_buckets(counted) for _, counted in items]
+    enough = [
+        b
+        for (_, counted), b in zip(items, buckets, strict=True)
+        if counted.profile.n >= config.min_samples and int(b.observed.sum()) >= config.min_samples
+    ]
+    psi, js = binned_statistics(
+        [b.expected for b in enough], [b.observed for b in enough], config.eps
+    )
+    computed = iter(zip(psi, js, strict=True))
+    verdicts = []
+    for (name, counted), b in zip(items, buckets, strict=True):
+        n_ref, n_cur = counted.profile.n, int(b.observed.sum())
+        if n_ref < config.min_samples or n_cur < config.min_samples:
+            verdicts.append(_insufficient(config, name, "categorical", n_ref, n_cur, b.unseen))
+            continue
+        psi_value, js_value = next(computed)
+        deciding = config.method_for(name, "categorical")
+        shares = b.expected / b.expected.sum()
+        if b.n_unseen:
+            shares = np.append(shares[:-1] * (1.0 - config.eps), config.eps)
+        chi2, chi2_p = chi2_goodness_of_fit(b.observed.astype(np.float64), shares)
+        results = (
+            _result(config, name, deciding, "psi", psi_value),
+            _result(config, name, deciding, "jensen_shannon", js_value),
+            MethodResult(method="chi2", statistic=chi2, p_value=chi2_p),
+        )
+        verdicts.append(
+            _verdict(config, name, "categorical", deciding, results, chi2_p, n_ref, n_cur, b.unseen)
+        )
+    return verdicts
+
+
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    """What the pass over a numeric column leaves: the window placed on the profile's grid."""
+
+    profile: NumericProfile
+    window: NumericWindow
+
+
+@dataclass(frozen=True, slots=True)
+class _Counted:
+    """What the pass over a categorical column leaves: its counts, and which of its unlisted
+    values may be folded ones."""
+
+    profile: CategoricalProfile
+    encoded: EncodedColumn
+    folded: NDArray[np.bool_]
+
+
+# One pass over a column: what its verdict is decided from, and its data quality.
+_Summary = tuple[_Placed | _Counted, FeatureQuality]
 
 
 def _check_columns(
@@ -597,22 +575,19 @@ def compare(
     n_rows, columns = _check_columns(profile, window, extra_columns)
 
     def summarise(name: str) -> _Summary:
-        """Pass over one column; return how to decide its verdict, and its quality."""
+        """Pass over one column; return what its verdict is decided from, and its quality."""
         feature = profile.features[name]
         if isinstance(feature, NumericProfile):
-            placed, quality = _place_numeric(feature, columns[name], name)
-            decide = partial(numeric_drift, feature, placed, config, name)
-        else:
-            encoded, folded, quality = _encode_categorical(feature, columns[name], name)
-            decide = partial(categorical_drift, feature, encoded, config, name, folded)
-        return decide, quality
+            on_grid, quality = _place_numeric(feature, columns[name], name)
+            return _Placed(feature, on_grid), quality
+        encoded, folded, quality = _encode_categorical(feature, columns[name], name)
+        return _Counted(feature, encoded, folded), quality
 
     names = list(profile.features)
     workers = min(config.n_jobs or os.cpu_count() or 1, max(len(names), 1))
     # Two phases: the passes over the window (numpy and pyarrow, which release the GIL) run in
-    # lanes on several threads; the verdicts, many small Python steps over fixed-size summaries,
-    # run after them on this thread. Mixing the two in the threads made each pass wait for the
-    # GIL behind them.
+    # lanes on several threads; the verdicts, computed from fixed-size summaries, run after them on
+    # this thread. Mixing the two in the threads made each pass wait for the GIL behind them.
     if workers > 1 and not getattr(_ON_POOL_THREAD, "active", False):
         categorical = [n for n in names if profile.features[n].kind == "categorical"]
         numeric = [n for n in names if profile.features[n].kind != "categorical"]
@@ -620,9 +595,17 @@ def compare(
         summaries = [done[name] for name in names]
     else:
         summaries = [summarise(name) for name in names]
-    verdicts = {name: decide() for name, (decide, _) in zip(names, summaries, strict=True)}
 
-    prediction = prediction_quality = None
+    placed: list[tuple[str, NumericProfile, NumericWindow]] = []
+    counted: list[tuple[str, _Counted]] = []
+    for name, (summary, _) in zip(names, summaries, strict=True):
+        if isinstance(summary, _Placed):
+            placed.append((name, summary.profile, summary.window))
+        else:
+            counted.append((name, summary))
+    n_features = len(placed)
+
+    prediction_quality = None
     if scores is not None:
         if profile.prediction is None:
             raise StatsError(
@@ -634,11 +617,19 @@ def compare(
                 f"scores has {n_scores} values but the window has {n_rows} rows; send one score "
                 "per row"
             )
-        placed, prediction_quality = _place_numeric(profile.prediction, scores, "prediction")
-        prediction = numeric_drift(profile.prediction, placed, config, "prediction")
+        scored, prediction_quality = _place_numeric(profile.prediction, scores, "prediction")
+        placed.append(("prediction", profile.prediction, scored))
+    # The categorical verdicts together, then the numeric ones (the scores' last) together.
+    verdicts = dict(
+        zip([name for name, _ in counted], _categorical_verdicts(counted, config), strict=True)
+    )
+    numeric_verdicts = _numeric_verdicts(placed, config)
+    prediction = numeric_verdicts.pop() if scores is not None else None
+    for (name, _, _), verdict in zip(placed[:n_features], numeric_verdicts, strict=True):
+        verdicts[name] = verdict
     return DriftReport(
         n_rows=n_rows,
-        features=verdicts,
+        features={name: verdicts[name] for name in names},
         quality={name: summary[1] for name, summary in zip(names, summaries, strict=True)},
         prediction=prediction,
         prediction_quality=prediction_quality,

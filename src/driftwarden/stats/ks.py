@@ -28,6 +28,8 @@ over D in [0, 0.08]). Verdicts are unaffected: p-values only gate windows below
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special, stats
@@ -70,9 +72,9 @@ def ks_p_value(statistic: float, n_reference: int, n_current: int) -> float:
     large, small = max(n_reference, n_current), min(n_reference, n_current)
     effective_n = max(round(large * small / (large + small)), 1)
     if effective_n <= _SMIRNOV_MAX_N:
-        p_value = stats.kstwo.sf(statistic, effective_n)
+        p_value = float(stats.kstwo.sf(statistic, effective_n))
     else:
         # special.kolmogorov is kstwobign.sf without the distribution machinery around it.
-        root = np.sqrt(effective_n)
-        p_value = special.kolmogorov((root + 0.12 + 0.11 / root) * statistic)
-    return float(np.clip(p_value, 0.0, 1.0))
+        root = math.sqrt(effective_n)
+        p_value = float(special.kolmogorov((root + 0.12 + 0.11 / root) * statistic))
+    return min(max(p_value, 0.0), 1.0)

@@ -199,7 +199,7 @@ class NumericProfile:
 
     def derived(self, key: str, compute: Callable[[], _T]) -> _T:
         """``compute()``, worked out once per profile and kept: what comparisons derive from the
-        reference alone (its CDFs, PSI counts, interval widths), so that no window pays for it.
+        reference alone (its CDFs, PSI shares, interval widths), so that no window pays for it.
 
         Two threads may both compute a missing value; both get equal results. Arrays come back
         read-only, since every comparison shares them.

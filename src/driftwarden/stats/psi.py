@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 from driftwarden.stats._validation import as_1d_float
 from driftwarden.stats.errors import StatsError
 
-__all__ = ["DEFAULT_EPS", "population_stability_index"]
+__all__ = ["DEFAULT_EPS", "population_stability_index", "psi_terms"]
 
 DEFAULT_EPS = 1e-4
 
@@ -61,9 +61,24 @@ def population_stability_index(
     q = _shares(current, "current")
     if p.shape != q.shape:
         raise StatsError(f"reference has {p.size} bins but current has {q.size}")
+    return float(max(np.sum(psi_terms(p, q, eps)), 0.0))
+
+
+def psi_terms(p: NDArray[np.float64], q: NDArray[np.float64], eps: float) -> NDArray[np.float64]:
+    """``(q_i - p_i) ln(q_i / p_i)`` per bin, of the shares floored at ``eps``.
+
+    :func:`population_stability_index` is their sum, floored at 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> psi_terms(np.array([0.5, 0.5]), np.array([0.5, 0.5]), 1e-4).tolist()
+    [0.0, 0.0]
+    """
     p = np.maximum(p, eps)
     q = np.maximum(q, eps)
-    return float(max(np.sum((q - p) * np.log(q / p)), 0.0))
+    terms: NDArray[np.float64] = (q - p) * np.log(q / p)
+    return terms
 
 
 def _shares(values: ArrayLike, name: str) -> NDArray[np.float64]:
