@@ -8,6 +8,7 @@ MODULES = [
     "driftwarden.core",
     "driftwarden.core.clock",
     "driftwarden.core.errors",
+    "driftwarden.core.ids",
     "driftwarden.core.logging",
     "driftwarden.core.offline",
     "driftwarden.core.settings",

@@ -1,5 +1,6 @@
 """The API end to end in process: real registry, real SQLite store, real micro-batching."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,7 +38,10 @@ def test_predict_batch_keeps_order_and_generates_ids(client):
     assert response.status_code == 200
     predictions = response.json()["predictions"]
     assert len(predictions) == 5
-    assert len({p["request_id"] for p in predictions}) == 5
+    ids = [p["request_id"] for p in predictions]
+    assert len(set(ids)) == 5
+    # Generated ids are UUIDv7: they sort by the time they were made.
+    assert {uuid.UUID(hex=i).version for i in ids} == {7}
     assert count_predictions(app.state.serving.engine) == 5
 
 

@@ -15,6 +15,7 @@ from driftwarden.core.errors import (
     SchemaMismatchError,
     StoreUnavailableError,
 )
+from driftwarden.core.ids import new_request_id
 from driftwarden.core.logging import JsonFormatter, configure_logging
 from driftwarden.core.offline import apply_offline_defaults, offline_defaults
 from driftwarden.core.settings import (
@@ -67,5 +68,6 @@ __all__ = [
     "apply_offline_defaults",
     "configure_logging",
     "load_settings",
+    "new_request_id",
     "offline_defaults",
 ]

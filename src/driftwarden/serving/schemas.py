@@ -22,7 +22,10 @@ __all__ = [
 class Prediction(BaseModel):
     """One scored row."""
 
-    request_id: str = Field(description="The client's id, or one the server generated.")
+    request_id: str = Field(
+        description="The client's id, or one the server generated (a UUIDv7 as 32 hex digits, "
+        "so generated ids sort by time)."
+    )
     probability: float = Field(description="Probability of the positive class.")
     label: int = Field(description="1 if probability >= the model's threshold, else 0.")
     model_version: int = Field(description="The registry version that scored the row.")

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from driftwarden.core import new_request_id
 from driftwarden.schema import PredictionRequest
 from driftwarden.serving.deps import State, require_predict_key
 from driftwarden.serving.errors import ApiError
@@ -226,7 +226,7 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
         await require_predict_key(request, state)
         rows, batch, client_ids = _parse(state, await request.body())
         answers = await _answered_before(state, client_ids)
-        ids = [r.request_id or uuid.uuid4().hex for r in rows]
+        ids = [r.request_id or new_request_id() for r in rows]
         # The rows to score: all of them, unless some are retries answered from the log.
         todo = [i for i in range(len(rows)) if i not in answers] if answers else range(len(rows))
         challenger = state.models.get("challenger") is not None
