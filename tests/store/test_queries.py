@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from driftwarden.store import (
     UtcDateTime,
@@ -40,6 +42,45 @@ def test_predictions_between_filters_by_model_version(migrated: Engine, make_row
     rows = predictions_between(migrated, START, LATER, model_version=2)
     assert [row.request_id for row in rows] == ["req-00001", "req-00003", "req-00005"]
     assert predictions_between(migrated, START, LATER, model_version=9) == []
+
+
+def _plans_of(engine: Engine, read: Callable[[], object]) -> list[str]:
+    """The query plans of the SELECTs that ``read`` runs, as the database explains them."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        read()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    sqlite = engine.dialect.name == "sqlite"
+    plans = []
+    with engine.connect() as connection:
+        if not sqlite:  # a table this small would be scanned: ask what an index would do
+            connection.exec_driver_sql("SET enable_seqscan = off")
+        for statement, parameters in statements:
+            explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+            rows = connection.exec_driver_sql(explain + statement, parameters).all()
+            plans.append("\n".join(str(row[-1] if sqlite else row[0]) for row in rows))
+    return plans
+
+
+@pytest.mark.parametrize("model_version", [None, 2])
+def test_every_window_is_read_through_the_window_index(
+    migrated: Engine, make_row, model_version: int | None
+):
+    insert_rows(migrated, [make_row(i, version=1 + i % 2) for i in range(6)])
+    plans = _plans_of(
+        migrated,
+        lambda: predictions_between(migrated, START, LATER, model_version=model_version),
+    )
+    assert plans
+    for plan in plans:
+        assert "ix_predictions_created_at_model_version" in plan, plan
 
 
 def test_predictions_between_converts_other_zones_to_utc(migrated: Engine, make_row):
