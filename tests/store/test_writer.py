@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
@@ -17,6 +18,7 @@ from driftwarden.store import (
     Spool,
     count_predictions,
     insert_rows,
+    predictions_between,
 )
 
 
@@ -459,6 +461,27 @@ def test_insert_rows_counts_with_sql(migrated: Engine, make_row):
     insert_rows(migrated, [make_row(1), make_row(1)])
     with migrated.connect() as connection:
         assert connection.scalar(select(func.count()).select_from(Prediction)) == 1
+
+
+def test_insert_rows_stores_every_column_and_features_of_any_mapping(migrated: Engine, make_row):
+    features = MappingProxyType({"tenure": 3, "contract": "two year"})
+    row = make_row(3, features=features, parent_request_id="req-00002", variant="shadow")
+    insert_rows(migrated, [row])
+    [stored] = predictions_between(migrated, row.created_at, row.created_at + timedelta(minutes=1))
+    assert stored.features == {"tenure": 3, "contract": "two year"}
+    assert (stored.request_id, stored.created_at, stored.model_version, stored.variant) == (
+        row.request_id,
+        row.created_at,
+        row.model_version,
+        "shadow",
+    )
+    assert (stored.score, stored.label, stored.latency_ms, stored.entity_id) == (
+        row.score,
+        row.label,
+        row.latency_ms,
+        row.entity_id,
+    )
+    assert stored.parent_request_id == "req-00002"
 
 
 def test_writer_keeps_a_row_whose_caller_stopped_waiting(migrated: Engine, tmp_path, make_row):
