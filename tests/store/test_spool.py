@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from driftwarden.store import Spool
@@ -50,3 +51,20 @@ def test_spool_drops_a_torn_last_line_on_opening(tmp_path: Path):
     spool.append([{"n": 4}])
     assert spool.read() == [{"n": 1}, {"n": 2}, {"n": 4}]
     assert Spool(tmp_path).size == 3
+
+
+def test_spool_sets_refused_rows_aside_with_their_reason_and_keeps_them(tmp_path: Path):
+    spool = Spool(tmp_path, name="predictions.jsonl")
+    spool.set_aside([])
+    assert not spool.refused_path.exists()
+    spool.set_aside([({"request_id": "a", "score": None}, "NOT NULL constraint failed")])
+    spool.set_aside([({"request_id": "b"}, "too long")])
+    assert spool.refused_path == tmp_path / "predictions.refused.jsonl"
+    lines = [json.loads(line) for line in spool.refused_path.read_text().splitlines()]
+    assert lines == [
+        {"error": "NOT NULL constraint failed", "row": {"request_id": "a", "score": None}},
+        {"error": "too long", "row": {"request_id": "b"}},
+    ]
+    spool.clear()  # emptying the spool keeps what was set aside
+    assert spool.refused_path.exists()
+    assert spool.size == 0

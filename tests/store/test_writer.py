@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
@@ -303,27 +305,60 @@ def test_writer_refuses_a_bad_row_for_its_caller_alone(migrated: Engine, tmp_pat
     assert _stored_ids(migrated) == ["req-00000", "req-00002"]
 
 
-def test_writer_keeps_serving_while_the_spool_holds_a_refused_row(
+def test_a_spooled_row_the_database_refuses_is_set_aside_and_the_rest_replayed(
     migrated: Engine, tmp_path, make_row, caplog
 ):
     spool = Spool(tmp_path / "spool")
-    spool.append([make_row(1, score=None).to_record()])
+    bad = make_row(2, score=None).to_record()  # NOT NULL: refused by both databases
+    spool.append([make_row(1).to_record(), bad, make_row(3).to_record()])
+    spool.append([{**make_row(4).to_record(), "variant": "canary"}])  # not a row at all
 
     async def scenario() -> None:
-        writer = PredictionWriter(migrated, spool, replay_interval_seconds=0)
+        writer = PredictionWriter(migrated, spool, max_rows=2, replay_interval_seconds=0)
         writer.start()
-        await writer.write(make_row(2))  # acknowledged: it waits in the spool behind row 1
-        assert writer.spool_size == 2
+        await writer.write(make_row(5))  # replays first, then commits: no longer degraded
+        assert not writer.degraded
+        await writer.write(make_row(6))
         await writer.stop()
 
     with caplog.at_level("ERROR", logger="driftwarden.store.writer"):
         asyncio.run(scenario())
-    assert "spool replay failed; the spool keeps its rows" in caplog.text
+    assert "the database refused 2 spooled predictions" in caplog.text
+    assert str(spool.refused_path) in caplog.text
+    assert _stored_ids(migrated) == ["req-00001", "req-00003", "req-00005", "req-00006"]
+    assert Spool(tmp_path / "spool").size == 0
+    kept = [json.loads(line) for line in spool.refused_path.read_text().splitlines()]
+    assert [entry["row"]["request_id"] for entry in kept] == ["req-00004", "req-00002"]
+    assert kept[1]["row"] == bad
+    assert "variant" in kept[0]["error"]
+    assert "score" in kept[1]["error"]
+
+
+def test_an_outage_during_a_refused_rows_replay_keeps_the_whole_spool(outage, tmp_path, make_row):
+    spool = Spool(tmp_path / "spool")
+    spool.append([make_row(1, score=None).to_record(), make_row(2).to_record()])
+
+    async def scenario() -> int:
+        writer = PredictionWriter(outage.engine, spool, replay_interval_seconds=3600)
+        insert_one = writer._replay_one_by_one
+
+        async def down_first(rows: list[PredictionRow]) -> Any:
+            outage.down()  # the database goes away once the group was refused
+            try:
+                return await insert_one(rows)
+            finally:
+                outage.up()
+
+        writer._replay_one_by_one = down_first  # type: ignore[method-assign]
+        return await writer.replay()
+
+    assert asyncio.run(scenario()) == 0
     assert [r["request_id"] for r in Spool(tmp_path / "spool").read()] == [
         "req-00001",
         "req-00002",
     ]
-    assert count_predictions(migrated) == 0
+    assert not spool.refused_path.exists()
+    assert count_predictions(outage.engine) == 0
 
 
 def test_writer_find_logged_returns_committed_rows_only(migrated: Engine, tmp_path, make_row):

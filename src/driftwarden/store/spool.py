@@ -85,6 +85,29 @@ class Spool:
         complete = data[: data.rfind(b"\n") + 1]
         return [json.loads(line) for line in complete.splitlines() if line]
 
+    @property
+    def refused_path(self) -> Path:
+        """The file of rows the database refused at replay (``<name>.refused.jsonl``)."""
+        return self.directory / f"{Path(self.path.name).stem}.refused.jsonl"
+
+    def set_aside(self, refused: Iterable[tuple[Mapping[str, Any], str]]) -> None:
+        """Keep rows the database refused, each with its error, in :attr:`refused_path`.
+
+        They were acknowledged, so they are never dropped: an operator can read why each was
+        refused, fix it and load it. Written, flushed and fsynced before returning.
+        """
+        lines = [
+            json.dumps({"error": error, "row": dict(row)}, separators=(",", ":"), sort_keys=True)
+            for row, error in refused
+        ]
+        if not lines:
+            return
+        payload = ("\n".join(lines) + "\n").encode()
+        with self._lock, self.refused_path.open("ab") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+
     def clear(self) -> None:
         """Empty the spool, after its rows were written to the database."""
         with self._lock:

@@ -16,7 +16,10 @@ While the spool holds rows, new rows are spooled too, so the database receives t
 order once replayed.
 
 When the database refuses a group for a reason other than an outage (a value it cannot hold),
-its rows are written again one by one, so only the refused row's caller gets the error.
+its rows are written again one by one, so only the refused row's caller gets the error. A
+spooled row was acknowledged already: if the database refuses it at replay, it is set aside with
+the reason in the spool's ``.refused.jsonl`` file (see :meth:`Spool.set_aside`), and the other
+rows are replayed, so one bad row cannot hold every later row in the spool.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import Engine
@@ -246,6 +249,10 @@ class PredictionWriter:
     async def replay(self) -> int:
         """Write the spool to the database in order and empty it.
 
+        A row the database refuses (a value it cannot hold) is set aside with the reason in
+        :attr:`Spool.refused_path`, never dropped; if the database becomes unreachable meanwhile,
+        the spool keeps every row and a later replay starts over (the insert is idempotent).
+
         Returns
         -------
         int
@@ -260,18 +267,57 @@ class PredictionWriter:
         self._last_replay = self._clock.monotonic()
         if self.spool.size == 0:
             return 0
-        rows = [PredictionRow.from_record(r) for r in await asyncio.to_thread(self.spool.read)]
+        records = await asyncio.to_thread(self.spool.read)
+        rows: list[PredictionRow] = []
+        refused: list[tuple[Mapping[str, Any], str]] = []
+        for record in records:
+            try:
+                rows.append(PredictionRow.from_record(record))
+            except (ConfigError, KeyError, TypeError, ValueError) as exc:
+                refused.append((record, f"not a prediction row: {exc}"))
         try:
             for start in range(0, len(rows), self.max_rows):
-                await asyncio.to_thread(
-                    insert_rows, self.engine, rows[start : start + self.max_rows]
-                )
+                group = rows[start : start + self.max_rows]
+                try:
+                    await asyncio.to_thread(insert_rows, self.engine, group)
+                except StoreUnavailableError:
+                    raise
+                except Exception:  # a value the database refuses: find which, set it aside
+                    refused.extend(await self._replay_one_by_one(group))
         except StoreUnavailableError as exc:
-            logger.warning("spool replay failed: %s", exc, extra={"spool_size": len(rows)})
+            logger.warning("spool replay failed: %s", exc, extra={"spool_size": len(records)})
             return 0
+        if refused:
+            await asyncio.to_thread(self.spool.set_aside, refused)
+            logger.error(
+                "the database refused %d spooled predictions; they are kept with the reason in %s",
+                len(refused),
+                self.spool.refused_path,
+            )
         await asyncio.to_thread(self.spool.clear)
-        logger.info("replayed %d spooled predictions", len(rows))
-        return len(rows)
+        replayed = len(records) - len(refused)
+        logger.info("replayed %d spooled predictions", replayed)
+        return replayed
+
+    async def _replay_one_by_one(
+        self, rows: list[PredictionRow]
+    ) -> list[tuple[Mapping[str, Any], str]]:
+        """Replay ``rows`` one at a time; return those the database refuses, with its error.
+
+        Raises
+        ------
+        StoreUnavailableError
+            If the database goes away meanwhile (the spool keeps every row).
+        """
+        refused: list[tuple[Mapping[str, Any], str]] = []
+        for row in rows:
+            try:
+                await asyncio.to_thread(insert_rows, self.engine, [row])
+            except StoreUnavailableError:
+                raise
+            except Exception as exc:
+                refused.append((row.to_record(), str(exc)))
+        return refused
 
     def _replay_due(self) -> bool:
         return (
