@@ -66,15 +66,7 @@ class Spool:
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Append rows durably (written, flushed and fsynced before returning)."""
-        lines = [json.dumps(dict(row), separators=(",", ":"), sort_keys=True) for row in rows]
-        if not lines:
-            return
-        payload = ("\n".join(lines) + "\n").encode()
-        with self._lock, self.path.open("ab") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-            self._size += len(lines)
+        self._append(self.path, [dict(row) for row in rows], counted=True)
 
     def read(self) -> list[dict[str, Any]]:
         """Return every complete row, oldest first (a torn final line is ignored)."""
@@ -96,17 +88,22 @@ class Spool:
         They were acknowledged, so they are never dropped: an operator can read why each was
         refused, fix it and load it. Written, flushed and fsynced before returning.
         """
-        lines = [
-            json.dumps({"error": error, "row": dict(row)}, separators=(",", ":"), sort_keys=True)
-            for row, error in refused
-        ]
-        if not lines:
+        self._append(
+            self.refused_path, [{"error": error, "row": dict(row)} for row, error in refused]
+        )
+
+    def _append(self, path: Path, objects: list[dict[str, Any]], *, counted: bool = False) -> None:
+        """Append one JSON line per object to ``path``, fsynced; ``counted``: spool rows."""
+        if not objects:
             return
+        lines = [json.dumps(obj, separators=(",", ":"), sort_keys=True) for obj in objects]
         payload = ("\n".join(lines) + "\n").encode()
-        with self._lock, self.refused_path.open("ab") as handle:
+        with self._lock, path.open("ab") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+            if counted:
+                self._size += len(lines)
 
     def clear(self) -> None:
         """Empty the spool, after its rows were written to the database."""
