@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from numpy.typing import NDArray
 
+from driftwarden.stats import _encoding
 from driftwarden.stats._encoding import EncodedColumn, category_label, encode_categories
 
 
@@ -148,3 +149,36 @@ def test_encode_categories_without_reference_categories_lists_every_value_as_uns
     encoded = encode_categories(["b", "a", "b", None], (), "x")
 
     assert _counts(encoded) == ([], 1, {"b": 2, "a": 1})
+
+
+def _no_factorize(values: object) -> None:
+    raise AssertionError("text held by pyarrow is counted without factorize()")
+
+
+@pytest.mark.parametrize(
+    "dtype",
+    [pd.StringDtype("pyarrow", na_value=np.nan), pd.StringDtype("pyarrow")],
+    ids=["str", "string"],
+)
+@pytest.mark.parametrize("as_array", [False, True], ids=["series", "extension_array"])
+def test_encode_categories_counts_pyarrow_text_without_factorizing(
+    dtype: pd.StringDtype, as_array: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cells = ["b", None, "zz", "a", " ", "b", "", "y", "zz", "b"]
+    series = pd.Series(cells, dtype=dtype)
+    expected = encode_categories(np.array(cells, dtype=object), ("a", "b"), "x")
+    monkeypatch.setattr(_encoding, "_factorized", _no_factorize)
+
+    encoded = encode_categories(series.array if as_array else series, ("a", "b"), "x")
+
+    # Categories, missing (None, blank text), then unseen values in order of first appearance.
+    assert encoded.counts.tolist() == expected.counts.tolist() == [1, 3, 3, 2, 1]
+    assert encoded.unseen == expected.unseen == ("zz", "y")
+
+
+def test_encode_categories_factorizes_text_stored_without_pyarrow() -> None:
+    series = pd.Series(["b", None, "zz", "b"], dtype=pd.StringDtype("python"))
+
+    encoded = encode_categories(series, ("a", "b"), "x")
+
+    assert _counts(encoded) == ([0, 2], 1, {"zz": 1})

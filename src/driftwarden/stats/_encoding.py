@@ -2,10 +2,14 @@
 
 Categories are compared as text (``str``), with integral numbers written without a decimal point,
 so a flag stored as ``1`` in training and sent as ``1.0`` or ``"1"`` later is the same category.
-Three paths, fastest first, chosen by what the column is:
+Four paths, fastest first, chosen by what the column is:
 
-* anything with a ``factorize()`` method returning ``(codes, uniques)`` (a pandas ``Series`` or
-  extension array; hashing runs in C there, so only the few distinct values are mapped in Python);
+* text held by pyarrow (a pandas column of the ``str`` or ``string`` dtype with pyarrow storage,
+  pandas' default for text from version 3 when pyarrow is installed): pyarrow counts the distinct
+  values in C, and only those are mapped in Python;
+* anything else with a ``factorize()`` method returning ``(codes, uniques)`` (a pandas ``Series``
+  or extension array; hashing runs in C there, so only the few distinct values are mapped in
+  Python);
 * numeric numpy arrays: ``np.unique(..., return_inverse=True)``, then the distinct values are
   mapped;
 * other arrays (object or string dtype): one dictionary look-up per cell.
@@ -132,9 +136,44 @@ def _factorized(values: Any) -> tuple[Any, Any] | None:
     return codes, uniques
 
 
+def _arrow_text(values: Any) -> Any | None:
+    """The pyarrow array behind a pandas column of text with pyarrow storage (no copy), else
+    ``None``.
+
+    Only pandas' ``StringDtype`` (named ``str`` or ``string``) is taken: its values are text or
+    null, so counting them as they are stored gives the labels :func:`category_label` would.
+    """
+    dtype = getattr(values, "dtype", None)
+    if getattr(dtype, "storage", None) != "pyarrow" or getattr(dtype, "name", None) not in (
+        "str",
+        "string",
+    ):
+        return None
+    # A Series holds its values in ``.array``; an extension array is its own.
+    return getattr(values, "array", values).__arrow_array__()
+
+
+def _counted_text(text: Any, lookup: _Lookup) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+    """Codes of the distinct values of a pyarrow array of text and how often each occurs.
+
+    ``value_counts`` lists the values in order of first appearance, as ``factorize`` does (null,
+    if any, among them: it maps to the missing code), so unseen values get the same codes on
+    either path.
+    """
+    counted = text.value_counts()
+    codes = np.array([lookup.code(label) for label in counted.field("values").to_pylist()], np.intp)
+    return codes, np.asarray(counted.field("counts").to_numpy(), dtype=np.int64)
+
+
 def encode_categories(values: Any, categories: Sequence[str], name: str) -> EncodedColumn:
     """Count ``values`` over ``categories``, the missing bucket and the unseen values."""
     lookup = _Lookup(categories)
+    text = _arrow_text(values)
+    if text is not None:
+        codes, occurrences = _counted_text(text, lookup)
+        counts = np.zeros(lookup.n_categories + 1 + len(lookup.unseen), dtype=np.int64)
+        np.add.at(counts, codes, occurrences)
+        return EncodedColumn(counts, lookup.n_categories, tuple(lookup.unseen))
     factorized = _factorized(values)
     if factorized is not None:
         codes = np.asarray(factorized[0], dtype=np.intp)
