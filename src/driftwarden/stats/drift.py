@@ -263,16 +263,16 @@ def _numeric_verdicts(
     The statistics of all the windows with enough values are computed together
     (:func:`~driftwarden.stats._stacked.numeric_statistics`).
     """
-    enough = [
-        (profile, window)
-        for _, profile, window in items
-        if profile.n >= config.min_samples and window.n >= config.min_samples
-    ]
-    computed = iter(numeric_statistics(enough, config.eps))
+    sufficient = [min(p.n, w.n) >= config.min_samples for _, p, w in items]
+    computed = iter(
+        numeric_statistics(
+            [(p, w) for (_, p, w), ok in zip(items, sufficient, strict=True) if ok], config.eps
+        )
+    )
     verdicts = []
-    for feature, profile, window in items:
+    for (feature, profile, window), ok in zip(items, sufficient, strict=True):
         n_ref, n_cur = profile.n, window.n
-        if n_ref < config.min_samples or n_cur < config.min_samples:
+        if not ok:
             verdicts.append(_insufficient(config, feature, "numeric", n_ref, n_cur))
             continue
         statistics = next(computed)
@@ -364,19 +364,19 @@ def _categorical_verdicts(
     given. PSI and Jensen–Shannon of all the windows with enough values are computed together
     (:func:`~driftwarden.stats._stacked.binned_statistics`)."""
     buckets = [_buckets(counted) for _, counted in items]
-    enough = [
-        b
+    sizes = [
+        (counted.profile.n, int(b.observed.sum()))
         for (_, counted), b in zip(items, buckets, strict=True)
-        if counted.profile.n >= config.min_samples and int(b.observed.sum()) >= config.min_samples
     ]
+    sufficient = [min(n_ref, n_cur) >= config.min_samples for n_ref, n_cur in sizes]
+    enough = [b for b, ok in zip(buckets, sufficient, strict=True) if ok]
     psi, js = binned_statistics(
         [b.expected for b in enough], [b.observed for b in enough], config.eps
     )
     computed = iter(zip(psi, js, strict=True))
     verdicts = []
-    for (name, counted), b in zip(items, buckets, strict=True):
-        n_ref, n_cur = counted.profile.n, int(b.observed.sum())
-        if n_ref < config.min_samples or n_cur < config.min_samples:
+    for (name, _), b, (n_ref, n_cur), ok in zip(items, buckets, sizes, sufficient, strict=True):
+        if not ok:
             verdicts.append(_insufficient(config, name, "categorical", n_ref, n_cur, b.unseen))
             continue
         psi_value, js_value = next(computed)

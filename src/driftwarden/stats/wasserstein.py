@@ -138,14 +138,14 @@ def integrate_between_edges(
     >>> integrate_between_edges(2 * one, 0.5 * one, zero, zero, 0.5 * one, 0.5 * one)
     (1.0, 0.0)
     """
-    if reference_position is None:
-        estimate, bound = interval_integrals(
-            start, rise, fall, np.full_like(rise, 0.5), current_position, slack=0.5 * rise
-        )
-    else:
-        estimate, bound = interval_integrals(
-            start, rise, fall, reference_position, current_position
-        )
+    # Where the reference's positions are not known, the middle, give or take half its share.
+    known = reference_position is not None
+    estimate, bound = interval_integrals(
+        start, rise, fall,
+        reference_position if reference_position is not None else np.full_like(rise, 0.5),
+        current_position,
+        slack=None if known else 0.5 * rise,
+    )  # fmt: skip
     return float(np.dot(estimate, widths)), float(np.dot(bound, widths))
 
 
