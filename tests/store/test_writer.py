@@ -334,6 +334,33 @@ def test_a_spooled_row_the_database_refuses_is_set_aside_and_the_rest_replayed(
     assert "score" in kept[1]["error"]
 
 
+def test_a_replay_that_cannot_set_refused_rows_aside_keeps_the_spool_and_keeps_serving(
+    migrated: Engine, tmp_path, make_row, caplog
+):
+    spool = Spool(tmp_path / "spool")
+    spool.append([make_row(1, score=None).to_record(), make_row(2).to_record()])
+    spool.refused_path.mkdir()  # the refused rows' file cannot be written
+
+    async def scenario() -> None:
+        writer = PredictionWriter(migrated, spool, replay_interval_seconds=0)
+        writer.start()
+        await writer.write(make_row(3))  # acknowledged: it joins the spool behind the others
+        assert writer.degraded
+        await writer.stop()
+
+    with caplog.at_level("ERROR", logger="driftwarden.store.writer"):
+        asyncio.run(scenario())
+    assert "spool replay failed; the spool keeps its rows" in caplog.text
+    assert [r["request_id"] for r in Spool(tmp_path / "spool").read()] == [
+        "req-00001",
+        "req-00002",
+        "req-00003",
+    ]
+    # Each replay attempt (another on stopping) writes the rows the database takes before it
+    # fails; the spool keeps them too, and replaying them again stores each once.
+    assert _stored_ids(migrated) == ["req-00002", "req-00003"]
+
+
 def test_an_outage_during_a_refused_rows_replay_keeps_the_whole_spool(outage, tmp_path, make_row):
     spool = Spool(tmp_path / "spool")
     spool.append([make_row(1, score=None).to_record(), make_row(2).to_record()])

@@ -80,7 +80,7 @@ class Spool:
     @property
     def refused_path(self) -> Path:
         """The file of rows the database refused at replay (``<name>.refused.jsonl``)."""
-        return self.directory / f"{Path(self.path.name).stem}.refused.jsonl"
+        return self.path.with_name(f"{self.path.stem}.refused.jsonl")
 
     def set_aside(self, refused: Iterable[tuple[Mapping[str, Any], str]]) -> None:
         """Keep rows the database refused, each with its error, in :attr:`refused_path`.

@@ -388,7 +388,8 @@ class PredictionWriter:
         try:
             await self._replay_locked()
         except Exception:
-            # A spooled row the database refuses must not fail the requests of today: their
+            # A replay that fails for another reason than an outage (the spool or its refused
+            # rows' file cannot be read or written) must not fail the requests of today: their
             # rows join the spool, which keeps every row until a replay succeeds.
             logger.exception(
                 "spool replay failed; the spool keeps its rows",
