@@ -574,3 +574,59 @@ def test_writer_without_a_wait_commits_what_queued_while_it_was_busy(
 
     assert asyncio.run(scenario()) == 1
     assert count_predictions(migrated) == 40
+
+
+def test_writer_submit_stores_rows_together_and_reports_each_rows_outcome(
+    migrated: Engine, tmp_path, make_row
+):
+    async def scenario() -> tuple[list[Any], list[Any], int, int]:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"), max_rows=100)
+        writer.start()
+        # Two requests' rows, queued before the writer runs: one group, one outcome per row.
+        first = writer.submit([make_row(0), make_row(1, score=None), make_row(2)])
+        second = writer.submit([make_row(3)])
+        depth = writer.queue_depth
+        outcomes = [await first, await second]
+        await writer.stop()
+        return outcomes[0], outcomes[1], depth, writer.commits
+
+    first, second, depth, commits = asyncio.run(scenario())
+    assert depth == 4
+    assert first[0] is None
+    assert first[2] is None
+    assert isinstance(first[1], IntegrityError)
+    assert second == [None]
+    assert _stored_ids(migrated) == ["req-00000", "req-00002", "req-00003"]
+    assert commits == 3  # the group was refused, then each good row committed on its own
+
+
+def test_writer_submit_splits_what_exceeds_a_group_and_keeps_the_order(
+    migrated: Engine, tmp_path, make_row
+):
+    async def scenario() -> tuple[list[Any], list[Any], int]:
+        writer = PredictionWriter(migrated, Spool(tmp_path / "spool"), max_rows=4)
+        writer.start()
+        small = writer.submit([make_row(0), make_row(1), make_row(2)])
+        large = writer.submit([make_row(i) for i in range(3, 13)])  # 10 rows: three groups
+        outcomes = [await small, await large]
+        await writer.stop()
+        assert writer.queue_depth == 0
+        return outcomes[0], outcomes[1], writer.commits
+
+    small, large, commits = asyncio.run(scenario())
+    assert small == [None] * 3
+    assert large == [None] * 10
+    # No group holds more than four rows; a request's rows that do not fit the open group start
+    # the next one, so rows are stored in the order they were submitted.
+    assert commits == 4
+    assert _stored_ids(migrated) == [f"req-{i:05d}" for i in range(13)]
+
+
+def test_writer_submit_needs_a_running_writer(migrated: Engine, tmp_path, make_row):
+    writer = PredictionWriter(migrated, Spool(tmp_path / "spool"))
+
+    async def scenario() -> None:
+        writer.submit([make_row(1)])
+
+    with pytest.raises(RuntimeError, match="not running"):
+        asyncio.run(scenario())

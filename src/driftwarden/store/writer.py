@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine
@@ -44,6 +44,9 @@ __all__ = ["PredictionWriter"]
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+
+# Rows queued together, and the future that gets one error (or None) per row.
+_Item = tuple[Sequence[PredictionRow], "asyncio.Future[list[BaseException | None]]"]
 
 
 class PredictionWriter:
@@ -113,6 +116,7 @@ class PredictionWriter:
         self.replay_interval = replay_interval_seconds
         self._clock = clock if clock is not None else SystemClock()
         self._queue: asyncio.Queue[Any] | None = None
+        self._queued_rows = 0
         self._task: asyncio.Task[None] | None = None
         self._lock: asyncio.Lock | None = None
         self._last_replay: float | None = None
@@ -143,7 +147,7 @@ class PredictionWriter:
     @property
     def queue_depth(self) -> int:
         """Rows waiting for their group to be written."""
-        return 0 if self._queue is None else self._queue.qsize()
+        return self._queued_rows
 
     @property
     def spool_size(self) -> int:
@@ -205,12 +209,49 @@ class PredictionWriter:
         ------
         RuntimeError
             If the writer is not running.
+        Exception
+            What the database raised if it refused the row.
         """
-        if self._queue is None:
+        (error,) = await self.submit([row])
+        if error is not None:
+            raise error
+
+    def submit(self, rows: Sequence[PredictionRow]) -> asyncio.Future[list[BaseException | None]]:
+        """Queue ``rows`` to be logged together; the future is done once they are committed or
+        spooled.
+
+        Returns
+        -------
+        asyncio.Future
+            Its result is one entry per row: ``None`` when the row is stored, else the error
+            the database raised for it (only that row's). Rows past ``max_rows`` are committed
+            in further groups.
+
+        Raises
+        ------
+        RuntimeError
+            If the writer is not running.
+        """
+        queue = self._queue
+        if queue is None:
             raise RuntimeError("the PredictionWriter is not running; call start() first")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((row, done))
-        await done
+        loop = asyncio.get_running_loop()
+        size = self.max_rows
+        if len(rows) <= size:
+            done: asyncio.Future[list[BaseException | None]] = loop.create_future()
+            queue.put_nowait((rows, done))
+            self._queued_rows += len(rows)
+            return done
+        parts = [self.submit(rows[start : start + size]) for start in range(0, len(rows), size)]
+        whole: asyncio.Future[list[BaseException | None]] = loop.create_future()
+
+        def joined(_: asyncio.Future[list[BaseException | None]]) -> None:
+            if not whole.done() and all(part.done() for part in parts):
+                whole.set_result([error for part in parts for error in part.result()])
+
+        for part in parts:
+            part.add_done_callback(joined)
+        return whole
 
     async def find_logged(self, request_ids: Collection[str]) -> dict[str, PredictionRow]:
         """Return the committed rows among ``request_ids``, keyed by request id.
@@ -330,24 +371,32 @@ class PredictionWriter:
         if queue is None:  # pragma: no cover - start() sets it before creating the task
             return
         loop = asyncio.get_running_loop()
+        carry: Any = None  # the item that did not fit in the last group: it starts the next
         stopping = False
         while not stopping:
-            timeout = self.replay_interval if self.degraded else None
-            try:
-                async with asyncio.timeout(timeout):
-                    first = await queue.get()
-            except TimeoutError:
-                await self._flush([])
-                continue
-            batch: list[tuple[PredictionRow, asyncio.Future[None]]] = []
-            item = first
+            if carry is not None:
+                item, carry = carry, None
+            else:
+                timeout = self.replay_interval if self.degraded else None
+                try:
+                    async with asyncio.timeout(timeout):
+                        item = await queue.get()
+                except TimeoutError:
+                    await self._flush([])
+                    continue
+            batch: list[_Item] = []
+            n_rows = 0
             deadline = loop.time() + self.max_wait
             while True:
                 if item is _STOP:
                     stopping = True
                     break
+                if batch and n_rows + len(item[0]) > self.max_rows:
+                    carry = item
+                    break
                 batch.append(item)
-                if len(batch) >= self.max_rows:
+                n_rows += len(item[0])
+                if n_rows >= self.max_rows:
                     break
                 try:
                     item = queue.get_nowait()
@@ -362,9 +411,10 @@ class PredictionWriter:
                     break
             await self._flush(batch)
 
-    async def _flush(self, batch: list[tuple[PredictionRow, asyncio.Future[None]]]) -> None:
-        rows = [row for row, _ in batch]
-        errors: list[BaseException | None] = [None] * len(batch)
+    async def _flush(self, batch: list[_Item]) -> None:
+        rows = [row for rows, _ in batch for row in rows]
+        self._queued_rows -= len(rows)
+        errors: list[BaseException | None] = [None] * len(rows)
         lock = self._lock
         if lock is None:  # pragma: no cover - start() sets it
             return
@@ -375,14 +425,13 @@ class PredictionWriter:
                 if rows:
                     errors = await self._store(rows)
             except Exception as exc:  # delivered to every waiting caller below
-                errors = [exc] * len(batch)
-        for (_, done), error in zip(batch, errors, strict=True):
-            if done.done():
-                continue
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
+                errors = [exc] * len(rows)
+        start = 0
+        for item_rows, done in batch:
+            end = start + len(item_rows)
+            if not done.done():
+                done.set_result(errors[start:end])
+            start = end
 
     async def _replay_quietly(self) -> None:
         try:
