@@ -125,3 +125,197 @@ def test_micro_batcher_batches_what_queues_while_it_scores():
     results = asyncio.run(main())
     assert [r.tolist() for r in results] == [[float(i)] for i in range(30)]
     assert calls == [30]
+
+
+def test_micro_batcher_lets_requests_parsed_in_the_next_turn_of_the_loop_join():
+    calls = []
+
+    def score(rows):
+        calls.append(len(rows))
+        return _x(rows)
+
+    async def main():
+        batcher = MicroBatcher(score, max_rows=64)
+        batcher.start()
+
+        async def one_turn_later():
+            await asyncio.sleep(0)  # as a request whose bytes are parsed a turn later
+            return await batcher.submit(_frame([1]))
+
+        results = await asyncio.gather(batcher.submit(_frame([0])), one_turn_later())
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(main())
+    assert [r.tolist() for r in results] == [[0.0], [1.0]]
+    assert calls == [2]
+
+
+def _records(tag):
+    """A ``record`` function: one record per score, tagged with the request."""
+    return lambda scores: [f"{tag}:{score:g}" for score in scores.tolist()]
+
+
+class _Store:
+    """A ``commit`` that keeps each batch's records and answers when the test says so."""
+
+    def __init__(self):
+        self.calls = []
+        self.futures = []
+
+    def __call__(self, records):
+        self.calls.append(list(records))
+        future = asyncio.get_running_loop().create_future()
+        self.futures.append(future)
+        return future
+
+
+async def _until(condition):
+    for _ in range(100):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+def test_micro_batcher_stores_a_batchs_records_in_one_call_before_answering():
+    store = _Store()
+
+    async def main():
+        batcher = MicroBatcher(lambda rows: _x(rows) * 2, commit=store)
+        batcher.start()
+        tasks = [
+            asyncio.ensure_future(batcher.submit(_frame([i, i + 10]), _records(f"r{i}")))
+            for i in range(3)
+        ]
+        await _until(lambda: store.calls)
+        await asyncio.sleep(0)
+        answered_before_commit = [t.done() for t in tasks]
+        store.futures[0].set_result([None] * len(store.calls[0]))
+        results = await asyncio.gather(*tasks)
+        await batcher.stop()
+        return answered_before_commit, results
+
+    answered_before_commit, results = asyncio.run(main())
+    assert answered_before_commit == [False, False, False]
+    assert store.calls == [["r0:0", "r0:20", "r1:2", "r1:22", "r2:4", "r2:24"]]
+    assert [r.tolist() for r in results] == [[0.0, 20.0], [2.0, 22.0], [4.0, 24.0]]
+
+
+def test_micro_batcher_fails_only_the_request_whose_record_is_refused():
+    store = _Store()
+    refused = ValueError("value out of range")
+
+    async def main():
+        batcher = MicroBatcher(_x, commit=store)
+        batcher.start()
+        tasks = [
+            asyncio.ensure_future(batcher.submit(_frame([i]), _records(f"r{i}"))) for i in range(3)
+        ]
+        await _until(lambda: store.calls)
+        store.futures[0].set_result([None, refused, None])
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        await batcher.stop()
+        return outcomes
+
+    first, second, third = asyncio.run(main())
+    assert (first.tolist(), third.tolist()) == ([0.0], [2.0])
+    assert second is refused
+
+
+def test_micro_batcher_fails_only_the_request_whose_record_function_raises():
+    store = _Store()
+
+    def broken(scores):
+        raise KeyError("no such feature")
+
+    async def main():
+        batcher = MicroBatcher(_x, commit=store)
+        batcher.start()
+        good = asyncio.ensure_future(batcher.submit(_frame([1]), _records("good")))
+        bad = asyncio.ensure_future(batcher.submit(_frame([2]), broken))
+        await _until(lambda: store.calls)
+        store.futures[0].set_result([None])
+        outcomes = await asyncio.gather(good, bad, return_exceptions=True)
+        await batcher.stop()
+        return outcomes
+
+    good, bad = asyncio.run(main())
+    assert good.tolist() == [1.0]
+    assert isinstance(bad, KeyError)
+    assert store.calls == [["good:1"]]
+
+
+@pytest.mark.parametrize("how", ["raises", "fails", "cancelled"])
+def test_micro_batcher_fails_every_storing_request_when_the_store_fails(how):
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        def commit(records):
+            if how == "raises":
+                raise RuntimeError("the writer is not running")
+            future = loop.create_future()
+            if how == "fails":
+                future.set_exception(OSError("disk full"))
+            else:
+                future.cancel()
+            return future
+
+        batcher = MicroBatcher(_x, commit=commit)
+        batcher.start()
+        outcomes = await asyncio.gather(
+            batcher.submit(_frame([1]), _records("a")),
+            batcher.submit(_frame([2]), _records("b")),
+            batcher.submit(_frame([3])),  # stores nothing: answered whatever the store does
+            return_exceptions=True,
+        )
+        await batcher.stop()
+        return outcomes
+
+    first, second, plain = asyncio.run(main())
+    expected = {"raises": RuntimeError, "fails": OSError, "cancelled": RuntimeError}[how]
+    assert type(first) is expected
+    assert type(second) is expected
+    assert plain.tolist() == [3.0]
+
+
+def test_micro_batcher_without_a_store_still_builds_the_records():
+    built = []
+
+    def record(scores):
+        built.append(scores.tolist())
+        return ["row"]
+
+    async def main():
+        batcher = MicroBatcher(_x)
+        batcher.start()
+        out = await batcher.submit(_frame([4]), record)
+        await batcher.stop()
+        return out
+
+    assert asyncio.run(main()).tolist() == [4.0]
+    assert built == [[4.0]]
+
+
+def test_micro_batcher_skips_callers_that_stopped_waiting():
+    store = _Store()
+
+    async def main():
+        batcher = MicroBatcher(_x, commit=store)
+        batcher.start()
+        gone_early = asyncio.ensure_future(batcher.submit(_frame([1]), _records("early")))
+        await asyncio.sleep(0)
+        gone_early.cancel()  # before its batch is scored: nothing of it is stored
+        await asyncio.sleep(0)
+        gone_late = asyncio.ensure_future(batcher.submit(_frame([2]), _records("late")))
+        stays = asyncio.ensure_future(batcher.submit(_frame([3]), _records("stays")))
+        await _until(lambda: store.calls)
+        gone_late.cancel()  # while its record is being stored: the record is still stored
+        await asyncio.sleep(0)
+        store.futures[0].set_result([None, None])
+        out = await stays
+        await batcher.stop()
+        return out
+
+    assert asyncio.run(main()).tolist() == [3.0]
+    assert store.calls == [["late:2", "stays:3"]]

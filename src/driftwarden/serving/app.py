@@ -108,6 +108,7 @@ def create_app(
         registry,
         max_rows=settings.serving.max_batch_size,
         max_wait_ms=settings.serving.max_batch_wait_ms,
+        commit=writer.submit if settings.serving.log_predictions else None,
     )
     state = ServingState(settings, clock, engine, writer, model_set, schema, request_model)
 

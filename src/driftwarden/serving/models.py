@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from driftwarden.core.errors import NotFoundError
 from driftwarden.registry import LoadedModel, ModelRegistry
-from driftwarden.serving.batching import MicroBatcher, Row
+from driftwarden.serving.batching import Committer, MicroBatcher, Recorder, Row
 from driftwarden.serving.model_router import Arm
 from driftwarden.training import RowScorer
 
@@ -40,16 +40,34 @@ class ServedModel:
         """The registry version."""
         return self.loaded.version
 
-    async def score(self, rows: Sequence[Row]) -> NDArray[np.float64]:
-        """Probabilities of the positive class (through the micro-batcher)."""
-        return await self.batcher.submit(rows)
+    async def score(
+        self, rows: Sequence[Row], record: Recorder | None = None
+    ) -> NDArray[np.float64]:
+        """Probabilities of the positive class (through the micro-batcher).
+
+        ``record`` turns the scores into prediction rows, which are logged before this returns
+        when the server logs predictions (see :meth:`MicroBatcher.submit`).
+        """
+        return await self.batcher.submit(rows, record)
 
 
 class ModelSet:
-    """The champion and the challenger a server serves, kept current with the registry."""
+    """The champion and the challenger a server serves, kept current with the registry.
 
-    def __init__(self, registry: ModelRegistry, *, max_rows: int, max_wait_ms: float) -> None:
+    ``commit`` stores the prediction rows of each scored batch (the prediction writer's
+    ``submit``); ``None`` when predictions are not logged.
+    """
+
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        *,
+        max_rows: int,
+        max_wait_ms: float,
+        commit: Committer | None = None,
+    ) -> None:
         self.registry = registry
+        self._commit = commit
         self._max_rows = max_rows
         self._max_wait_ms = max_wait_ms
         self.models: dict[Arm, ServedModel] = {}
@@ -70,6 +88,7 @@ class ModelSet:
             max_wait_ms=self._max_wait_ms,
             # Direct scoring takes about a millisecond a batch; the whole pipeline, tens.
             in_thread=scorer.method == "pipeline",
+            commit=self._commit,
         )
         batcher.start()
         return ServedModel(loaded, batcher)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -10,8 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
+from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from driftwarden.core import new_request_id
@@ -177,14 +180,27 @@ def _log_rows(
     ]
 
 
-async def _log(state: ServingState, rows: list[PredictionRow]) -> None:
-    """Return once every row is committed (or spooled)."""
-    if not state.settings.serving.log_predictions:
-        return
-    if len(rows) == 1:
-        await state.writer.write(rows[0])
-    else:
-        await asyncio.gather(*(state.writer.write(row) for row in rows))
+def _record(
+    made: list[PredictionRow],
+    served: ServedModel,
+    variant: str,
+    ids: list[str],
+    rows: list[PredictionRequest],
+    features: list[dict[str, Any]],
+    created_at: datetime,
+    started: float,
+    parents: Sequence[str] | None,
+    scores: NDArray[np.float64],
+) -> list[PredictionRow]:
+    """The rows to log of a scored batch's share (``ServedModel.score``'s ``record``).
+
+    Called as soon as the batch is scored, so ``latency_ms`` is the time from ``started`` to
+    the scores; the rows are also kept in ``made``, for the answer.
+    """
+    latency = (time.perf_counter() - started) * 1000
+    made.extend(_log_rows(served, variant, ids, rows, features, scores.tolist(),
+                          created_at=created_at, latency_ms=latency, parents=parents))  # fmt: skip
+    return made
 
 
 def _answered_by(answers: dict[int, Prediction]) -> tuple[str, str]:
@@ -234,7 +250,6 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
             state.router.arm(rows[i].entity_value() or ids[i], challenger_available=challenger)
             for i in todo
         ]
-        log: list[PredictionRow] = []
         now = state.clock.now()
         for arm in ("champion", "challenger"):
             positions = [i for i, a in zip(todo, arms, strict=True) if a == arm]
@@ -249,12 +264,12 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
             # Logged as validated: the request model has already read a blank optional category
             # as null and refused a blank required one.
             features = [row.feature_values() for row in subset]
-            scores = (await served.score(features)).tolist()
+            logged: list[PredictionRow] = []
+            record = functools.partial(_record, logged, served, arm, [ids[i] for i in positions],
+                                       subset, features, now, started, None)  # fmt: skip
+            # Returns once the rows are committed (or spooled), when predictions are logged.
+            await served.score(features, record)
             _count_unseen(state, features)
-            latency = (time.perf_counter() - started) * 1000
-            logged = _log_rows(served, arm, [ids[i] for i in positions], subset, features, scores,
-                               created_at=now, latency_ms=latency)  # fmt: skip
-            log.extend(logged)
             for i, row in zip(positions, logged, strict=True):
                 answers[i] = Prediction(
                     request_id=row.request_id,
@@ -264,7 +279,6 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
                     variant=arm,
                 )
             state.metrics.predictions.labels(str(served.version), arm).inc(len(positions))
-        await _log(state, log)
         if todo and state.router.shadows(challenger_available=challenger):
             scored, scored_ids = (
                 (rows, ids)
@@ -310,12 +324,10 @@ async def _shadow(
     try:
         started = time.perf_counter()
         features = [row.feature_values() for row in rows]
-        scores = (await served.score(features)).tolist()
         shadow_ids = [f"{request_id}:shadow" for request_id in ids]
-        latency = (time.perf_counter() - started) * 1000
-        logged = _log_rows(served, "shadow", shadow_ids, rows, features, scores,
-                           created_at=now, latency_ms=latency, parents=ids)  # fmt: skip
-        await _log(state, logged)
+        record = functools.partial(_record, [], served, "shadow", shadow_ids, rows, features,
+                                   now, started, ids)  # fmt: skip
+        await served.score(features, record)
         state.metrics.predictions.labels(str(served.version), "shadow").inc(len(rows))
     except Exception:  # the shadow must never disturb serving
         logger.exception("shadow scoring failed")
