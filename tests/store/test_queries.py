@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import DateTime, Engine, event
 
 from driftwarden.store import (
     UtcDateTime,
@@ -160,6 +161,39 @@ def test_utc_datetime_passes_none_and_refuses_naive_times(migrated: Engine):
     assert column_type.process_result_value(None, dialect) is None
     with pytest.raises(ValueError, match="expected a timezone-aware datetime"):
         column_type.process_bind_param(datetime(2024, 1, 1), dialect)
+
+
+def test_utc_datetime_binds_on_every_dialect_what_the_dialect_stores(migrated: Engine):
+    dialect = migrated.dialect
+    ours = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    plain = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    times = [
+        datetime(2026, 12, 2, 14, 0, tzinfo=UTC),  # no microseconds
+        datetime(2026, 1, 1, 0, 0, 0, 7, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(5, 1, 2, 3, 4, 5, tzinfo=UTC),  # a year of one digit
+        datetime(2026, 3, 29, 1, 59, 59, 999_999, tzinfo=timezone(timedelta(hours=1))),
+    ]
+    for value in times:
+        utc = value.astimezone(UTC)
+        expected = utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+        bound = ours(value) if ours is not None else value
+        assert bound == (plain(expected) if plain is not None else expected)
+    if ours is not None:
+        assert ours(None) is None
+        with pytest.raises(ValueError, match="expected a timezone-aware datetime"):
+            ours(datetime(2024, 1, 1))
+
+
+def test_the_features_are_stored_as_json_text_that_reads_back_equal(migrated: Engine, make_row):
+    features = {"city": "Zürich", "note": 'line\u2028break "quoted"', "big": 1e16, "tiny": 1e-7}
+    insert_rows(migrated, [make_row(1, features=features)])
+    with migrated.connect() as connection:
+        text_value = connection.exec_driver_sql(
+            "SELECT CAST(features AS TEXT) FROM predictions"
+        ).scalar_one()
+    assert json.loads(text_value) == features
+    (stored,) = predictions_between(migrated, START, LATER)
+    assert stored.features == features
 
 
 def _shadow_of(make_row, index: int, **changes):

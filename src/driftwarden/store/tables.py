@@ -15,6 +15,7 @@ timezone type) as on PostgreSQL (``timestamp with time zone``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -41,6 +42,26 @@ _NAMING_CONVENTION = {
 }
 
 
+def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            f"expected a timezone-aware datetime, got the naive {value.isoformat()}; "
+            "take times from a Clock or add tzinfo=UTC"
+        )
+    return value.astimezone(UTC)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """The text SQLAlchemy's SQLite ``DATETIME`` stores for ``value`` in UTC, in one call
+    (``YYYY-MM-DD HH:MM:SS.ffffff``, where ``process_bind_param`` and the dialect's own
+    processor take two, at twice the cost)."""
+    if value is None:
+        return None
+    return _in_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware datetime stored in UTC.
 
@@ -53,14 +74,15 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(
-                f"expected a timezone-aware datetime, got the naive {value.isoformat()}; "
-                "take times from a Clock or add tzinfo=UTC"
-            )
-        value = value.astimezone(UTC)
+        value = _in_utc(value)
         # SQLite stores text: keep it naive UTC so that text order is time order.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, the stored text in one step (every logged prediction binds a time)."""
+        if dialect.name == "sqlite":
+            return _sqlite_text
+        return super().bind_processor(dialect)
 
     def process_result_value(
         self,
