@@ -39,6 +39,17 @@ def test_row_scorer_gives_the_pipeline_scores_on_telco_rows(telco_model):
     np.testing.assert_array_equal(scorer.score(rows), expected[: len(rows)])
 
 
+def test_row_scorer_gives_the_pipeline_scores_in_the_small_batches_of_serving(telco_model):
+    # Up to 32 rows walk every tree at once; the 500 rows above go through each tree's own walk.
+    frame, result = telco_model
+    scorer = RowScorer(result.model, result.schema)
+    rows = _request_rows(frame, result.schema, 500)
+    expected = predict_scores(result.model, result.schema.coerce_frame(frame.head(500)))
+    for size in (1, 7, 32):
+        scores = [scorer.score(rows[i : i + size]) for i in range(0, len(rows), size)]
+        np.testing.assert_array_equal(np.concatenate(scores), expected[: len(rows)])
+
+
 def test_row_scorer_treats_unseen_missing_and_blank_values_as_the_pipeline_does(telco_model):
     frame, result = telco_model
     scorer = RowScorer(result.model, result.schema)
