@@ -485,6 +485,21 @@ def print_phase(result: Mapping[str, Any]) -> None:
     )
 
 
+def warm_up(server: Server, bodies_file: Path) -> dict[str, Any]:
+    """The warm-up phase: not in the tables, counted in the logged-rows check."""
+    t = step(f"{server.label}: warm-up, concurrency {WARMUP_CONCURRENCY} for {WARMUP_SECONDS:g} s")
+    warm = run_phase(
+        server,
+        bodies_file,
+        name="warmup",
+        mode="closed",
+        duration=WARMUP_SECONDS,
+        concurrency=WARMUP_CONCURRENCY,
+    )
+    done(t)
+    return warm
+
+
 def bench_server(
     server: Server, bodies_file: Path, concurrency: Sequence[int], duration: float, rate: float
 ) -> dict[str, Any]:
@@ -502,20 +517,9 @@ def bench_server(
     try:
         rows_before = server.logged_rows()
         offset = 0
-        t = step(
-            f"{server.label}: warm-up, concurrency {WARMUP_CONCURRENCY} for {WARMUP_SECONDS:g} s"
-        )
-        warm = run_phase(
-            server,
-            bodies_file,
-            name="warmup",
-            mode="closed",
-            duration=WARMUP_SECONDS,
-            concurrency=WARMUP_CONCURRENCY,
-        )
+        warm = warm_up(server, bodies_file)
         offset += warm["requests"]
         entry["warmup"] = warm
-        done(t)
         for c in concurrency:
             step(f"{server.label}: concurrency {c} for {duration:g} s")
             result = run_phase(
@@ -607,19 +611,10 @@ def bench_logging_pairs(
         rows_before = durable.logged_rows()
         offsets = {durable.name: 0, nolog.name: 0}
         for server in (durable, nolog):
-            t = step(f"{server.label}: warm-up, concurrency {WARMUP_CONCURRENCY}")
-            warm = run_phase(
-                server,
-                bodies_file,
-                name="warmup",
-                mode="closed",
-                duration=WARMUP_SECONDS,
-                concurrency=WARMUP_CONCURRENCY,
-            )
+            warm = warm_up(server, bodies_file)
             offsets[server.name] += warm["requests"]
             out["failed"][server.name] += warm["failed"]
             answered += warm["ok"] if server is durable else 0
-            done(t)
         for index in range(pairs):
             order = (durable, nolog) if index % 2 == 0 else (nolog, durable)
             pair: dict[str, Any] = {"order": [server.name for server in order]}

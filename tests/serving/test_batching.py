@@ -14,6 +14,17 @@ def _x(rows):
     return np.array([row["x"] for row in rows])
 
 
+def _counting():
+    """A scorer that returns each row's x and records the size of every batch it scores."""
+    calls = []
+
+    def score(rows):
+        calls.append(len(rows))
+        return _x(rows)
+
+    return calls, score
+
+
 def test_micro_batcher_scores_concurrent_requests_in_few_calls():
     calls = []
 
@@ -108,11 +119,7 @@ def test_micro_batcher_scores_a_lone_request_without_waiting():
 
 
 def test_micro_batcher_batches_what_queues_while_it_scores():
-    calls = []
-
-    def score(rows):
-        calls.append(len(rows))
-        return _x(rows)
+    calls, score = _counting()
 
     async def main():
         batcher = MicroBatcher(score, max_rows=64)
@@ -128,11 +135,7 @@ def test_micro_batcher_batches_what_queues_while_it_scores():
 
 
 def test_micro_batcher_lets_requests_parsed_in_the_next_turn_of_the_loop_join():
-    calls = []
-
-    def score(rows):
-        calls.append(len(rows))
-        return _x(rows)
+    calls, score = _counting()
 
     async def main():
         batcher = MicroBatcher(score, max_rows=64)
