@@ -8,6 +8,7 @@ from sqlalchemy.engine import URL
 
 from driftwarden.core import ConfigError, StoreUnavailableError
 from driftwarden.store import check_reachable, create_store_engine
+from driftwarden.store.engine import SQLITE_PAGE_SIZE
 
 
 def test_create_store_engine_connects(engine: Engine):
@@ -22,9 +23,28 @@ def test_create_store_engine_configures_the_backend(backend: str, engine: Engine
             assert connection.execute(text("PRAGMA synchronous")).scalar() == 1
             assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 2000
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(text("PRAGMA page_size")).scalar() == SQLITE_PAGE_SIZE
         else:
             assert engine.url.drivername == "postgresql+psycopg"
             assert connection.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_an_existing_sqlite_store_keeps_its_page_size(tmp_path: Path):
+    path = tmp_path / "old.db"
+    old = create_engine(f"sqlite:///{path}")
+    with old.begin() as connection:  # made before: SQLite's default pages, in WAL mode
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        default = connection.exec_driver_sql("PRAGMA page_size").scalar()
+    old.dispose()
+    assert default != SQLITE_PAGE_SIZE
+    engine = create_store_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+        assert connection.exec_driver_sql("PRAGMA page_size").scalar() == default
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 2
+    engine.dispose()
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgresql+psycopg2", "postgresql+psycopg"])

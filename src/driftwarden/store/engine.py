@@ -33,10 +33,24 @@ def outage_error(engine: Engine, exc: DBAPIError, failed: str, then: str) -> Sto
     )
 
 
+#: Bytes per page of a new SQLite store. Every commit writes each page it changed to the WAL
+#: whole: the table's last leaf and a leaf of each index, for a group of a few predictions of
+#: about 700 bytes each. With SQLite's default 4 KiB pages that was 5.7 KB of WAL per logged row;
+#: with 1 KiB pages the WAL carries about a quarter of it, and serving at concurrency 8 with the
+#: durable log ran at 1,610 instead of 1,343 requests/s (p99 8.4 instead of 18.0 ms; 1,740 and
+#: 8.0 ms without the log), median of five alternating rounds on this project's 2-core virtual
+#: machine, whose disk writes its host serves. The price: a row fills a page of its own, so the
+#: file holds about 1.1 KB per logged row instead of 0.7 KB.
+SQLITE_PAGE_SIZE = 1024
+
+
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         cursor = dbapi_connection.cursor()
         try:
+            # Only a new, empty database takes it (an existing one keeps its page size). See
+            # SQLITE_PAGE_SIZE.
+            cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
             # WAL lets readers run beside the writer; NORMAL is durable in WAL mode except
             # against power loss of the last transactions, at a fraction of FULL's cost.
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -91,7 +105,8 @@ def create_store_engine(url: str | URL, *, connect_timeout: float = 5.0) -> Engi
     Notes
     -----
     SQLite connections use WAL mode, ``synchronous=NORMAL``, a busy timeout and foreign keys;
-    the database file's folder is created.
+    the database file's folder is created, and a new database gets pages of
+    :data:`SQLITE_PAGE_SIZE` bytes.
     """
     if not connect_timeout > 0 or not math.isfinite(connect_timeout):
         raise ConfigError(
