@@ -276,3 +276,18 @@ def test_predict_shadow_rows_are_labelled_by_the_request_they_shadow(client):
         (generated, "champion", 1, None, 0),
         (f"{generated}:shadow", "shadow", 2, generated, 0),
     }
+
+
+def test_predict_without_a_champion_loaded_is_503_and_logs_nothing(client, registry_with_models):
+    http, app, _ = client
+    assert http.post("/v1/predict", json=ROW).status_code == 200
+    # The champion alias removed from the registry: the server unloads that model at reload,
+    # while the request model it was built from stays.
+    registry_with_models._client.delete_registered_model_alias(
+        registry_with_models.name, registry_with_models.champion
+    )
+    assert "champion" not in http.post("/v1/admin/reload", headers=ADMIN).json()["loaded"]
+    response = http.post("/v1/predict", json={"rows": [ROW, {**ROW, "request_id": "late"}]})
+    assert response.status_code == 503
+    assert response.json()["error"] == "no_model"
+    assert count_predictions(app.state.serving.engine) == 1

@@ -250,16 +250,18 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
             state.router.arm(rows[i].entity_value() or ids[i], challenger_available=challenger)
             for i in todo
         ]
+        # Every arm's model is taken before any is scored: rows are logged as they are scored,
+        # so a request must not fail half-way for want of a model, and a swap meanwhile leaves
+        # the request on the models it started with.
+        models = {arm: state.models.get(arm) for arm in set(arms)}
+        if any(served is None for served in models.values()):
+            raise ApiError(503, "no_model", "no champion model is loaded; run driftwarden train")
         now = state.clock.now()
         for arm in ("champion", "challenger"):
             positions = [i for i, a in zip(todo, arms, strict=True) if a == arm]
-            if not positions:
+            served = models.get(arm)
+            if served is None:  # no row goes to this arm
                 continue
-            served = state.models.get(arm)
-            if served is None:
-                raise ApiError(
-                    503, "no_model", "no champion model is loaded; run driftwarden train"
-                )
             subset = [rows[i] for i in positions]
             # Logged as validated: the request model has already read a blank optional category
             # as null and refused a blank required one.
