@@ -163,6 +163,7 @@ class MicroBatcher:
 
     def _deliver(self, batch: list[_Pending], scores: NDArray[np.float64]) -> None:
         """Answer each request of a scored batch, after storing the records it asks for."""
+        commit = self._commit
         records: list[Any] = []
         storing: list[tuple[_Pending, NDArray[np.float64], int, int]] = []
         start = 0
@@ -178,15 +179,15 @@ class MicroBatcher:
                 except Exception as exc:  # this request fails, the others go on
                     pending.future.set_exception(exc)
                     continue
-                if self._commit is not None and made:
+                if commit is not None and made:
                     storing.append((pending, own, len(records), len(records) + len(made)))
                     records.extend(made)
                     continue
             pending.future.set_result(own)
-        if not storing or self._commit is None:  # a request stores only when there is a commit
+        if commit is None or not storing:
             return
         try:
-            stored = self._commit(records)
+            stored = commit(records)
         except Exception as exc:
             for pending, *_ in storing:
                 if not pending.future.done():
