@@ -12,6 +12,7 @@ from sklearn.preprocessing import OneHotEncoder
 from driftwarden.data.telco import TELCO_ID, TELCO_TARGET, load_telco
 from driftwarden.schema import build_request_model, infer_schema
 from driftwarden.training import ModelParams, RowScorer, build_pipeline, predict_scores, train
+from driftwarden.training.scorer import _TreeSum
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,15 @@ def test_row_scorer_gives_the_pipeline_scores_in_the_small_batches_of_serving(te
     for size in (1, 7, 32):
         scores = [scorer.score(rows[i : i + size]) for i in range(0, len(rows), size)]
         np.testing.assert_array_equal(np.concatenate(scores), expected[: len(rows)])
+
+
+def test_tree_walk_refuses_columns_whose_kind_the_splits_contradict(telco_model):
+    # Told there are no categorical columns, the categorical splits name numeric ones: built
+    # anyway, their codes would be read as thresholds' positions.
+    _, result = telco_model
+    trees = RowScorer(result.model, result.schema)._plan._trees
+    with pytest.raises(ValueError, match="not of the kind its column holds"):
+        _TreeSum(trees.predictors, trees.baseline, trees.bitsets, [])
 
 
 def test_row_scorer_treats_unseen_missing_and_blank_values_as_the_pipeline_does(telco_model):

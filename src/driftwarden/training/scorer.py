@@ -199,20 +199,20 @@ class _TreeSum:
             raise ValueError("a split's feature is not of the kind its column holds")
         # Every numeric value becomes a code: how many of its feature's split thresholds lie
         # below it, so that ``value <= threshold`` holds exactly when the code is at most the
-        # threshold's position. A categorical value is its own code. Missing is code 256.
+        # threshold's position. A categorical value is its own code. Missing is code 256. (The
+        # classifier bins a feature into at most 255 bins, so no feature has more than 254
+        # thresholds and codes stay below 256.)
         self._cuts = [
             np.unique(threshold[~leaf & (feature == f)])
             for f in range(n_categorical, int(feature.max(initial=n_categorical - 1)) + 1)
         ]
-        if any(len(cuts) >= _MISSING for cuts in self._cuts):
-            raise ValueError("more split thresholds than codes")
         self._n_categorical = n_categorical
         # Where each node sends each code, as the classifier decides it: a leaf leads to itself,
         # so rows that reached one stay while deeper trees go on.
         shift = np.repeat(offsets[:-1], sizes)
         left = nodes["left"].astype(np.intp) + shift
         right = nodes["right"].astype(np.intp) + shift
-        codes = np.arange(_MISSING + 1)
+        codes = np.arange(_MISSING)
         child = np.empty((len(nodes), _MISSING + 1), dtype=np.intp)
         for node in range(len(nodes)):
             if leaf[node]:
@@ -229,7 +229,7 @@ class _TreeSum:
                 )
             else:
                 position = int(np.searchsorted(self._cuts[f - n_categorical], threshold[node]))
-                goes_left = codes[:_MISSING] <= position
+                goes_left = codes <= position
             goes_left = np.append(goes_left, bool(nodes["missing_go_to_left"][node]))
             child[node] = np.where(goes_left, left[node], right[node])
         self._child = child.astype(np.uint16 if len(nodes) < 2**16 else np.intp)
