@@ -173,19 +173,20 @@ class _Store:
         return future
 
 
-async def _until(condition):
-    for _ in range(100):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never held")
+async def _until(condition, seconds=30.0):
+    """Let the loop run until ``condition`` holds (the deadline only stops a hung test)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"the condition did not hold within {seconds:g} s")
+        await asyncio.sleep(0.001)
 
 
 def test_micro_batcher_stores_a_batchs_records_in_one_call_before_answering():
     store = _Store()
 
     async def main():
-        batcher = MicroBatcher(lambda rows: _x(rows) * 2, commit=store)
+        batcher = MicroBatcher(lambda rows: _x(rows) * 2, in_thread=False, commit=store)
         batcher.start()
         tasks = [
             asyncio.ensure_future(batcher.submit(_frame([i, i + 10]), _records(f"r{i}")))
@@ -210,7 +211,7 @@ def test_micro_batcher_fails_only_the_request_whose_record_is_refused():
     refused = ValueError("value out of range")
 
     async def main():
-        batcher = MicroBatcher(_x, commit=store)
+        batcher = MicroBatcher(_x, in_thread=False, commit=store)
         batcher.start()
         tasks = [
             asyncio.ensure_future(batcher.submit(_frame([i]), _records(f"r{i}"))) for i in range(3)
@@ -233,7 +234,7 @@ def test_micro_batcher_fails_only_the_request_whose_record_function_raises():
         raise KeyError("no such feature")
 
     async def main():
-        batcher = MicroBatcher(_x, commit=store)
+        batcher = MicroBatcher(_x, in_thread=False, commit=store)
         batcher.start()
         good = asyncio.ensure_future(batcher.submit(_frame([1]), _records("good")))
         bad = asyncio.ensure_future(batcher.submit(_frame([2]), broken))
@@ -264,7 +265,7 @@ def test_micro_batcher_fails_every_storing_request_when_the_store_fails(how):
                 future.cancel()
             return future
 
-        batcher = MicroBatcher(_x, commit=commit)
+        batcher = MicroBatcher(_x, in_thread=False, commit=commit)
         batcher.start()
         outcomes = await asyncio.gather(
             batcher.submit(_frame([1]), _records("a")),
@@ -304,7 +305,7 @@ def test_micro_batcher_skips_callers_that_stopped_waiting():
     store = _Store()
 
     async def main():
-        batcher = MicroBatcher(_x, commit=store)
+        batcher = MicroBatcher(_x, in_thread=False, commit=store)
         batcher.start()
         gone_early = asyncio.ensure_future(batcher.submit(_frame([1]), _records("early")))
         await asyncio.sleep(0)
