@@ -7,65 +7,22 @@ and drops it afterwards. Without a server it is skipped with the reason, never p
 from __future__ import annotations
 
 import contextlib
-import getpass
-import os
 import socket
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 
 from driftwarden.store import PredictionRow, create_store_engine, upgrade
 
-POSTGRES_URL = os.environ.get(
-    "DRIFTWARDEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CLOSED_PORT_URL = "postgresql+psycopg://postgres@127.0.0.1:1/test"
 START = datetime(2024, 1, 1, tzinfo=UTC)
-
-_admin: dict[str, Any] = {}
-
-
-def _unreachable(error: object) -> NoReturn:
-    """Skip the PostgreSQL tests, or fail them where CI promised a server."""
-    message = f"PostgreSQL not reachable at 127.0.0.1:5432: {error}"
-    if os.environ.get("DRIFTWARDEN_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"{message} (DRIFTWARDEN_REQUIRE_POSTGRES=1: CI must run these tests)")
-    pytest.skip(message)
-
-
-def _postgres_admin_url() -> URL:
-    """Return a URL that connects, trying user postgres and then the OS user; else skip."""
-    if "url" in _admin:
-        return _admin["url"]  # type: ignore[no-any-return]
-    if "error" in _admin:
-        _unreachable(_admin["error"])
-    base = make_url(POSTGRES_URL)
-    candidates = [base]
-    if "DRIFTWARDEN_TEST_POSTGRES_URL" not in os.environ:
-        candidates.append(base.set(username=getpass.getuser()))
-    error: Exception | None = None
-    for url in candidates:
-        engine = create_engine(url, connect_args={"connect_timeout": 2})
-        try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
-        except Exception as exc:
-            error = exc
-            continue
-        finally:
-            engine.dispose()
-        _admin["url"] = url
-        return url
-    _admin["error"] = error
-    _unreachable(error)
 
 
 @pytest.fixture(
@@ -74,27 +31,17 @@ def _postgres_admin_url() -> URL:
 def backend(request: pytest.FixtureRequest) -> str:
     """The database of this test; the PostgreSQL variant skips when the server is absent."""
     if request.param == "postgres":
-        _postgres_admin_url()
+        request.getfixturevalue("postgres_admin")
     return str(request.param)
 
 
 @pytest.fixture
-def store_url(backend: str, tmp_path: Path) -> Iterator[URL]:
+def store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> URL:
     """A URL of an empty database: a file under tmp_path, or a fresh PostgreSQL schema."""
     if backend == "sqlite":
-        yield make_url(f"sqlite:///{tmp_path / 'db' / 'store.db'}")
-        return
-    admin_url = _postgres_admin_url()
-    schema = f"dw_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield admin_url.update_query_dict({"options": f"-csearch_path={schema}"})
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        return make_url(f"sqlite:///{tmp_path / 'db' / 'store.db'}")
+    url: URL = request.getfixturevalue("postgres_schema_url")
+    return url
 
 
 @pytest.fixture

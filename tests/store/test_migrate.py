@@ -46,7 +46,18 @@ def test_upgrade_creates_exactly_the_tables_of_the_metadata(engine: Engine):
     upgrade(engine)
     assert _diff(engine) == []
     names = set(inspect(engine).get_table_names())
-    assert names == {"predictions", "labels", "routing_changes", "alembic_version"}
+    assert names == {
+        "predictions",
+        "labels",
+        "routing_changes",
+        "monitor_runs",
+        "monitor_results",
+        "monitor_features",
+        "monitor_state",
+        "alerts",
+        "alert_events",
+        "alembic_version",
+    }
 
 
 def test_upgrade_creates_the_window_indexes(migrated: Engine):

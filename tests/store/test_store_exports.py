@@ -7,14 +7,17 @@ import pytest
 
 MODULES = [
     "driftwarden.store",
+    "driftwarden.store.alerts",
     "driftwarden.store.engine",
     "driftwarden.store.inserts",
     "driftwarden.store.migrate",
     "driftwarden.store.queries",
+    "driftwarden.store.results",
     "driftwarden.store.routing",
     "driftwarden.store.rows",
     "driftwarden.store.spool",
     "driftwarden.store.tables",
+    "driftwarden.store.windows",
     "driftwarden.store.writer",
 ]
 

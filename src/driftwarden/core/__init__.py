@@ -19,11 +19,15 @@ from driftwarden.core.ids import new_request_id
 from driftwarden.core.logging import JsonFormatter, configure_logging
 from driftwarden.core.offline import apply_offline_defaults, offline_defaults
 from driftwarden.core.settings import (
+    AlertRules,
     AlertSettings,
     DriftThresholds,
     JensenShannonThresholds,
     KsThresholds,
+    LevelRule,
     MonitorSettings,
+    NoTrafficRule,
+    PerformanceDropRule,
     PsiThresholds,
     RegistrySettings,
     ServingSettings,
@@ -38,6 +42,7 @@ from driftwarden.core.settings import (
 )
 
 __all__ = [
+    "AlertRules",
     "AlertSettings",
     "Clock",
     "ClockError",
@@ -48,8 +53,11 @@ __all__ = [
     "JensenShannonThresholds",
     "JsonFormatter",
     "KsThresholds",
+    "LevelRule",
     "MonitorSettings",
+    "NoTrafficRule",
     "NotFoundError",
+    "PerformanceDropRule",
     "PsiThresholds",
     "RegistryError",
     "RegistrySettings",

@@ -43,10 +43,14 @@ from pydantic_settings import (
 from driftwarden.core.errors import ConfigError
 
 __all__ = [
+    "AlertRules",
     "AlertSettings",
     "DriftThresholds",
     "JensenShannonThresholds",
+    "LevelRule",
     "MonitorSettings",
+    "NoTrafficRule",
+    "PerformanceDropRule",
     "PsiThresholds",
     "RegistrySettings",
     "ServingSettings",
@@ -207,13 +211,28 @@ class DriftThresholds(_Section):
 
 
 class MonitorSettings(_Section):
-    """The monitor: how windows are cut and when a verdict is drift."""
+    """The monitor: how windows are cut, when a verdict is drift, and how runs are scheduled."""
 
     window: timedelta = Field(
-        default=timedelta(hours=1), description="Length of one monitoring window."
+        default=timedelta(hours=1),
+        gt=timedelta(0),
+        description="Length of one monitoring window (the window ends when the run starts).",
+    )
+    window_rows: int | None = Field(
+        default=None,
+        ge=1,
+        description="Cut windows by count instead: the latest this many predictions. Unset "
+        "(the default) cuts them by time (`window`).",
     )
     interval: timedelta = Field(
-        default=timedelta(minutes=5), description="How often the monitor loop runs."
+        default=timedelta(minutes=5),
+        gt=timedelta(0),
+        description="How often the monitor loop runs.",
+    )
+    retry_after: timedelta = Field(
+        default=timedelta(seconds=30),
+        gt=timedelta(0),
+        description="How soon a failed monitor run is tried again (doubling up to `interval`).",
     )
     min_samples: int = Field(
         default=200, ge=1, description="Fewer predictions in a window give no drift verdict."
@@ -221,7 +240,106 @@ class MonitorSettings(_Section):
     p_value_alpha: float = Field(
         default=0.05, gt=0, lt=1, description="Significance level of the small-sample gate."
     )
+    label_lookback: timedelta = Field(
+        default=timedelta(days=30),
+        ge=timedelta(0),
+        description="Labels that arrive for windows up to this old recompute those windows' "
+        "performance.",
+    )
+    min_labelled: int = Field(
+        default=100,
+        ge=1,
+        description="Fewer labelled predictions give no realised performance for a window.",
+    )
+    adwin_delta: float = Field(
+        default=0.002,
+        gt=0,
+        lt=1,
+        description="Confidence of the ADWIN detectors on the error and score streams; smaller "
+        "raises fewer false alarms and detects later.",
+    )
     drift: DriftThresholds = Field(default_factory=DriftThresholds)
+
+
+class LevelRule(_Section):
+    """A rule that fires at a warning and a critical level of one figure (inclusive)."""
+
+    enabled: bool = True
+    warning: float = Field(ge=0)
+    critical: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.warning > self.critical:
+            raise ValueError(
+                f"warning ({self.warning}) must not exceed critical ({self.critical}); "
+                "swap them or raise critical"
+            )
+        return self
+
+
+class ShareDriftedRule(LevelRule):
+    """Share of the features whose drift verdict is warning or critical."""
+
+    warning: float = Field(default=0.3, ge=0, le=1)
+    critical: float = Field(default=0.5, ge=0, le=1)
+
+
+class PerformanceDropRule(LevelRule):
+    """Relative drop of a metric below the champion's holdout figure (0.05 = 5 % lower)."""
+
+    metric: Literal["roc_auc", "accuracy", "f1", "precision", "recall"] = "roc_auc"
+    warning: float = Field(default=0.05, ge=0, le=1)
+    critical: float = Field(default=0.10, ge=0, le=1)
+
+
+class QualityRule(LevelRule):
+    """Increase of a data-quality rate (missing, invalid, out of range, unseen) over the
+    reference's, in any feature."""
+
+    warning: float = Field(default=0.05, ge=0, le=1)
+    critical: float = Field(default=0.20, ge=0, le=1)
+
+
+class LatencyRule(LevelRule):
+    """p99 latency of the window's predictions, in milliseconds."""
+
+    warning: float = Field(default=250.0, ge=0)
+    critical: float = Field(default=1000.0, ge=0)
+
+
+class ErrorRateRule(LevelRule):
+    """Share of prediction requests the server answered with a 5xx status since the last run."""
+
+    warning: float = Field(default=0.01, ge=0, le=1)
+    critical: float = Field(default=0.05, ge=0, le=1)
+
+
+class NoTrafficRule(_Section):
+    """A window in which the champion answered fewer predictions than this."""
+
+    enabled: bool = True
+    min_rows: int = Field(default=1, ge=1)
+    severity: Literal["info", "warning", "critical"] = "warning"
+
+
+class AlertRules(_Section):
+    """When the monitor raises an alert. Feature and prediction drift use the per-method drift
+    thresholds of ``[monitor.drift]``; the others have their own levels here."""
+
+    feature_drift: bool = Field(default=True, description="An alert per drifted feature.")
+    prediction_drift: bool = Field(default=True, description="An alert for drifted scores.")
+    concept_drift: bool = Field(
+        default=True,
+        description="An alert when ADWIN finds a change in the labelled error stream (critical) "
+        "or the score stream (warning).",
+    )
+    share_drifted: ShareDriftedRule = Field(default_factory=ShareDriftedRule)
+    performance_drop: PerformanceDropRule = Field(default_factory=PerformanceDropRule)
+    data_quality: QualityRule = Field(default_factory=QualityRule)
+    latency_p99_ms: LatencyRule = Field(default_factory=LatencyRule)
+    error_rate: ErrorRateRule = Field(default_factory=ErrorRateRule)
+    no_traffic: NoTrafficRule = Field(default_factory=NoTrafficRule)
 
 
 class TrainingSettings(_Section):
@@ -265,10 +383,15 @@ class RegistrySettings(_Section):
 
 
 class WebhookChannel(_Section):
-    """A notification channel that POSTs alerts as JSON."""
+    """A notification channel that POSTs alerts as JSON (a Slack-compatible body: ``text`` for
+    people, ``alert`` with every field for programs)."""
 
     url: str = Field(min_length=1)
-    secret: SecretStr | None = Field(default=None, description="Signs each body (HMAC-SHA256).")
+    secret: SecretStr | None = Field(
+        default=None,
+        description="Signs each body with HMAC-SHA256, sent as X-Driftwarden-Signature.",
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class SmtpChannel(_Section):
@@ -281,15 +404,36 @@ class SmtpChannel(_Section):
     username: str | None = None
     password: SecretStr | None = None
     starttls: bool = True
+    timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class AlertSettings(_Section):
-    """Where alerts go. No channel by default: alerts are still stored and shown."""
+    """Alert rules, their lifecycle, and where alerts go. Alerts are always stored and shown;
+    the log channel is on by default, webhooks and e-mail when configured."""
 
+    rules: AlertRules = Field(default_factory=AlertRules)
+    log: bool = Field(default=True, description="Write every notification to the log.")
     webhooks: list[WebhookChannel] = Field(default_factory=list)
     smtp: SmtpChannel | None = None
     repeat_after: timedelta = Field(
-        default=timedelta(hours=1), description="An alert still firing is re-sent this often."
+        default=timedelta(hours=1),
+        ge=timedelta(0),
+        description="An open alert that keeps firing at the same severity is re-sent this often "
+        "(the cooldown); an escalation is sent at once.",
+    )
+    resolve_after_runs: int = Field(
+        default=2,
+        ge=1,
+        description="An alert is resolved by itself after this many monitor runs in a row "
+        "without its condition.",
+    )
+    delivery_attempts: int = Field(
+        default=3, ge=1, description="Tries per channel before a delivery is recorded as failed."
+    )
+    delivery_backoff: timedelta = Field(
+        default=timedelta(seconds=1),
+        ge=timedelta(0),
+        description="Wait before the second try; doubled before each further one.",
     )
 
 

@@ -373,6 +373,23 @@ class ModelRegistry:
             profile = ReferenceProfile.from_json(Path(folder, PROFILE_FILE).read_text("utf-8"))
         return LoadedModel(info.version, model, schema, profile, info.run_id, info.aliases)
 
+    def load_profile(self, version: int) -> ReferenceProfile:
+        """The reference profile of a version, without downloading its model.
+
+        Raises
+        ------
+        NotFoundError
+            No such version.
+        RegistryError
+            Its files cannot be read.
+        """
+        info = self.get_version(version)
+        path = f"{ARTIFACT_DIR}/{PROFILE_FILE}"
+        action = f"loading the profile of version {version}"
+        with _translate(action), tempfile.TemporaryDirectory() as tmp:
+            local = self._client.download_artifacts(info.run_id, path, tmp)
+            return ReferenceProfile.from_json(Path(local).read_text("utf-8"))
+
     # -- promotion -------------------------------------------------------------------------
 
     def history(self) -> list[PromotionEvent]:

@@ -9,6 +9,12 @@ label may arrive while its prediction still waits in the local spool (see
 ``routing_changes`` is the append-only history of the champion/challenger experiment of each
 model; its newest row per model is the experiment every API replica serves.
 
+The monitor writes ``monitor_runs`` (one per run over a window), ``monitor_results`` (one per
+model version that served the window: drift, quality, latency, realised and estimated
+performance), ``monitor_features`` (one per feature of a result, for per-feature history),
+``alerts`` with their append-only ``alert_events``, and ``monitor_state`` (the streaming
+detectors and cursors that carry over from one run to the next).
+
 Datetimes are stored in UTC and always come back timezone-aware, on SQLite (which has no
 timezone type) as on PostgreSQL (``timestamp with time zone``).
 """
@@ -19,11 +25,36 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Float, Index, Integer, MetaData, String, text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Base", "Label", "Prediction", "RoutingChange", "UtcDateTime", "metadata"]
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "Base",
+    "FeatureResult",
+    "Label",
+    "MonitorResult",
+    "MonitorRun",
+    "MonitorState",
+    "Prediction",
+    "RoutingChange",
+    "UtcDateTime",
+    "metadata",
+]
 
 # The API accepts request ids of up to 128 characters and entity ids of up to 256; a shadow row's
 # id adds ":shadow", and the rest is room to spare. Changing these needs a migration.
@@ -33,12 +64,16 @@ ENTITY_ID_LENGTH = 256
 MODEL_NAME_LENGTH = 256
 SALT_LENGTH = 128
 CHANGED_BY_LENGTH = 256
+FEATURE_LENGTH = 256
+RULE_LENGTH = 64
+ALERT_KEY_LENGTH = MODEL_NAME_LENGTH + RULE_LENGTH + FEATURE_LENGTH + 2
 
 # Stable constraint names, so that migrations can name what they create and drop.
 _NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
 }
 
 
@@ -141,6 +176,9 @@ class Label(Base):
     """The true outcome of a request, received after the prediction."""
 
     __tablename__ = "labels"
+    # The monitor reads the labels that arrived since its last run, to recompute the
+    # performance of the windows they belong to.
+    __table_args__ = (Index("ix_labels_received_at", "received_at"),)
 
     request_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), primary_key=True)
     label: Mapped[int] = mapped_column(Integer)
@@ -163,6 +201,160 @@ class RoutingChange(Base):
     salt: Mapped[str] = mapped_column(String(SALT_LENGTH))
     changed_at: Mapped[datetime]
     changed_by: Mapped[str] = mapped_column(String(CHANGED_BY_LENGTH))
+
+
+class MonitorRun(Base):
+    """One run of the monitor over one window of one model's predictions.
+
+    ``status`` is ``ok`` or ``failed`` (with ``error``); the time spent reading the window and
+    in the statistics is kept apart, since they scale differently.
+    """
+
+    __tablename__ = "monitor_runs"
+    __table_args__ = (Index("ix_monitor_runs_model_name_window_end", "model_name", "window_end"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(MODEL_NAME_LENGTH))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    n_rows: Mapped[int] = mapped_column(Integer)
+    read_seconds: Mapped[float] = mapped_column(Float)
+    stats_seconds: Mapped[float] = mapped_column(Float)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+
+
+class MonitorResult(Base):
+    """What one run found for one model version: drift, quality, latency and performance.
+
+    ``performance`` (realised, on ``n_labelled`` rows, as of ``performance_at``) is recomputed
+    when labels for the window arrive later; ``estimated`` needs no labels.
+    """
+
+    __tablename__ = "monitor_results"
+    __table_args__ = (
+        Index("ix_monitor_results_run_id", "run_id"),
+        Index("ix_monitor_results_window_end_model_version", "window_end", "model_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("monitor_runs.id", ondelete="CASCADE"))
+    model_version: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    n_rows: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[str] = mapped_column(String(24))
+    share_drifted: Mapped[float] = mapped_column(Float)
+    prediction_statistic: Mapped[float | None] = mapped_column(Float)
+    prediction_severity: Mapped[str | None] = mapped_column(String(24))
+    latency_p50_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p95_ms: Mapped[float | None] = mapped_column(Float)
+    latency_p99_ms: Mapped[float | None] = mapped_column(Float)
+    n_labelled: Mapped[int] = mapped_column(Integer)
+    performance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    performance_at: Mapped[datetime | None]
+    estimated: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class FeatureResult(Base):
+    """The drift verdict and data quality of one feature in one result."""
+
+    __tablename__ = "monitor_features"
+    __table_args__ = (
+        Index("ix_monitor_features_result_id", "result_id"),
+        Index("ix_monitor_features_feature_window_end", "feature", "window_end"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("monitor_results.id", ondelete="CASCADE"))
+    model_version: Mapped[int] = mapped_column(Integer)
+    window_end: Mapped[datetime]
+    feature: Mapped[str] = mapped_column(String(FEATURE_LENGTH))
+    kind: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(32))
+    statistic: Mapped[float | None] = mapped_column(Float)
+    warning: Mapped[float] = mapped_column(Float)
+    critical: Mapped[float] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(24))
+    n_reference: Mapped[int] = mapped_column(Integer)
+    n_current: Mapped[int] = mapped_column(Integer)
+    missing_rate: Mapped[float | None] = mapped_column(Float)
+    invalid_rate: Mapped[float | None] = mapped_column(Float)
+    out_of_range_rate: Mapped[float | None] = mapped_column(Float)
+    unseen_rate: Mapped[float | None] = mapped_column(Float)
+
+
+class Alert(Base):
+    """An alert: one condition (rule and subject) of one model, from opening to resolution.
+
+    At most one alert per ``key`` is not resolved (a partial unique index): a condition that
+    keeps firing updates its alert instead of opening another.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "ix_alerts_key_active",
+            "key",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+        Index("ix_alerts_opened_at", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(ALERT_KEY_LENGTH))
+    model_name: Mapped[str] = mapped_column(String(MODEL_NAME_LENGTH))
+    rule: Mapped[str] = mapped_column(String(RULE_LENGTH))
+    subject: Mapped[str] = mapped_column(String(FEATURE_LENGTH))
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(512))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    opened_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(CHANGED_BY_LENGTH))
+    resolved_at: Mapped[datetime | None]
+    muted_until: Mapped[datetime | None]
+    notified_at: Mapped[datetime | None]
+    notified_severity: Mapped[str | None] = mapped_column(String(16))
+    clear_runs: Mapped[int] = mapped_column(Integer)
+
+
+class AlertEvent(Base):
+    """One thing that happened to an alert (opened, escalated, notified, delivery failed,
+    acknowledged, muted, resolved); rows are never updated."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_alert_id_id", "alert_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MonitorState(Base):
+    """State the monitor carries from run to run (detectors, cursors), by name, as text."""
+
+    __tablename__ = "monitor_state"
+
+    name: Mapped[str] = mapped_column(String(512), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
 
 
 metadata = Base.metadata

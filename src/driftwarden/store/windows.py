@@ -1,0 +1,240 @@
+"""Columnar reads of prediction windows for the monitor.
+
+A monitor run needs a handful of columns of every row in a window, not row objects: this module
+reads them in chunks straight into arrays and keeps the features as their stored JSON text,
+which the monitor parses column-wise in one call per chunk. Windows are half-open,
+``start <= created_at < end``, like every window of the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Engine, Text, cast, func, select
+from sqlalchemy.exc import DBAPIError
+
+from driftwarden.store.engine import is_outage, outage_error
+from driftwarden.store.queries import _LABELLED_BY, _require_window
+from driftwarden.store.tables import Label, Prediction
+
+__all__ = [
+    "LabelledScores",
+    "WindowChunk",
+    "labelled_scores",
+    "newly_labelled",
+    "read_window",
+    "scores_between",
+    "versions_between",
+    "window_bounds_by_count",
+]
+
+#: Rows fetched from the database per chunk: large enough that per-chunk costs vanish, small
+#: enough that a million-row window never holds every row's text at once.
+CHUNK_ROWS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChunk:
+    """Consecutive rows of a window, column by column (``features`` as stored JSON text)."""
+
+    model_version: NDArray[np.int64]
+    variant: NDArray[np.str_]
+    score: NDArray[np.float64]
+    latency_ms: NDArray[np.float64]
+    features: list[str]
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledScores:
+    """The labelled predictions of a window: who scored them, the score and the true label."""
+
+    model_version: NDArray[np.int64]
+    variant: NDArray[np.str_]
+    score: NDArray[np.float64]
+    true_label: NDArray[np.int64]
+    received_at: list[datetime]
+
+    def __len__(self) -> int:
+        return len(self.received_at)
+
+
+def read_window(
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[WindowChunk]:
+    """Yield the window's rows in chunks of at most ``chunk_rows``, oldest first.
+
+    Raises
+    ------
+    ValueError
+        If ``start`` or ``end`` is naive, or ``end`` is before ``start``.
+    StoreUnavailableError
+        If the database cannot be reached.
+    """
+    _require_window(start, end)
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+    query = (
+        select(
+            Prediction.model_version,
+            Prediction.variant,
+            Prediction.score,
+            Prediction.latency_ms,
+            # As text: the driver would otherwise build a dict per row, the costliest step.
+            cast(Prediction.features, Text),
+        )
+        .where(Prediction.created_at >= start, Prediction.created_at < end)
+        .order_by(Prediction.created_at, Prediction.id)
+    )
+    try:
+        with engine.connect() as connection:
+            result = connection.execution_options(
+                stream_results=True, yield_per=chunk_rows
+            ).execute(query)
+            for rows in result.partitions(chunk_rows):
+                versions, variants, scores, latencies, features = zip(*rows, strict=True)
+                yield WindowChunk(
+                    np.fromiter(versions, dtype=np.int64, count=len(rows)),
+                    np.array(variants, dtype=np.str_),
+                    np.fromiter(scores, dtype=np.float64, count=len(rows)),
+                    np.fromiter(latencies, dtype=np.float64, count=len(rows)),
+                    list(features),
+                )
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
+        raise outage_error(
+            engine, exc, "could not read the monitoring window", "the run will be retried"
+        ) from exc
+
+
+def window_bounds_by_count(engine: Engine, end: datetime, rows: int) -> datetime | None:
+    """The start of the window that holds the latest ``rows`` predictions before ``end``
+    (``None`` when there are none)."""
+    _require_window(end, end)
+    query = (
+        select(Prediction.created_at)
+        .where(Prediction.created_at < end)
+        .order_by(Prediction.created_at.desc())
+        .offset(rows - 1)
+        .limit(1)
+    )
+    with engine.connect() as connection:
+        start = connection.scalar(query)
+        if start is None:
+            start = connection.scalar(
+                select(func.min(Prediction.created_at)).where(Prediction.created_at < end)
+            )
+    return start
+
+
+def labelled_scores(engine: Engine, start: datetime, end: datetime) -> LabelledScores:
+    """The predictions of the window that have a true label (shadow rows take their parent's).
+
+    Raises
+    ------
+    ValueError
+        If ``start`` or ``end`` is naive, or ``end`` is before ``start``.
+    """
+    _require_window(start, end)
+    query = (
+        select(
+            Prediction.model_version,
+            Prediction.variant,
+            Prediction.score,
+            Label.label,
+            Label.received_at,
+        )
+        .join(Label, Label.request_id == _LABELLED_BY)
+        .where(Prediction.created_at >= start, Prediction.created_at < end)
+        .order_by(Prediction.created_at, Prediction.id)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return _labelled(rows)
+
+
+def _labelled(rows: Sequence[Sequence[Any]]) -> LabelledScores:
+    if not rows:
+        empty = np.empty(0)
+        return LabelledScores(
+            empty.astype(np.int64), empty.astype(np.str_), empty, empty.astype(np.int64), []
+        )
+    versions, variants, scores, labels, received = zip(*rows, strict=True)
+    return LabelledScores(
+        np.array(versions, dtype=np.int64),
+        np.array(variants, dtype=np.str_),
+        np.array(scores, dtype=np.float64),
+        np.array(labels, dtype=np.int64),
+        list(received),
+    )
+
+
+def newly_labelled(
+    engine: Engine, since: datetime | None, until: datetime
+) -> tuple[list[datetime], LabelledScores]:
+    """The predictions whose label arrived in ``since <= received_at < until`` (every labelled
+    prediction when ``since`` is None), in order of arrival: their creation times, and who
+    scored them with what score and true label.
+
+    The monitor feeds them to its error-stream detector and recomputes the performance of the
+    windows they fall in.
+    """
+    query = (
+        select(
+            Prediction.created_at,
+            Prediction.model_version,
+            Prediction.variant,
+            Prediction.score,
+            Label.label,
+            Label.received_at,
+        )
+        .join(Prediction, Label.request_id == _LABELLED_BY)
+        .where(Label.received_at < until)
+        .order_by(Label.received_at, Prediction.created_at, Prediction.id)
+    )
+    if since is not None:
+        query = query.where(Label.received_at >= since)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [row[0] for row in rows], _labelled([row[1:] for row in rows])
+
+
+def versions_between(engine: Engine, start: datetime, end: datetime) -> list[int]:
+    """The model versions that scored rows in the window (read from the window index alone)."""
+    _require_window(start, end)
+    query = (
+        select(Prediction.model_version)
+        .where(Prediction.created_at >= start, Prediction.created_at < end)
+        .distinct()
+    )
+    with engine.connect() as connection:
+        return sorted(int(v) for v in connection.scalars(query))
+
+
+def scores_between(
+    engine: Engine, start: datetime, end: datetime
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The version and score of every row of the window, oldest first: the score stream."""
+    _require_window(start, end)
+    query = (
+        select(Prediction.model_version, Prediction.score)
+        .where(Prediction.created_at >= start, Prediction.created_at < end)
+        .order_by(Prediction.created_at, Prediction.id)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    versions = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    scores = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
+    return versions, scores
