@@ -16,12 +16,14 @@ MODULES = [
     "driftwarden.stats.chi2",
     "driftwarden.stats.drift",
     "driftwarden.stats.errors",
+    "driftwarden.stats.estimated",
     "driftwarden.stats.jensen_shannon",
     "driftwarden.stats.ks",
     "driftwarden.stats.metrics",
     "driftwarden.stats.profile",
     "driftwarden.stats.psi",
     "driftwarden.stats.result",
+    "driftwarden.stats.streaming",
     "driftwarden.stats.wasserstein",
 ]
 
@@ -65,6 +67,7 @@ def test_stats_reexports_the_public_api_of_the_engine() -> None:
             "NotFittedError",
             "StatsError",
         ],
+        "driftwarden.stats.estimated": ["EstimatedMetrics", "estimated_metrics"],
         "driftwarden.stats.jensen_shannon": ["jensen_shannon_distance"],
         "driftwarden.stats.ks": ["ks_p_value"],
         "driftwarden.stats.profile": ["CategoricalProfile", "NumericProfile", "ReferenceProfile"],
@@ -76,6 +79,7 @@ def test_stats_reexports_the_public_api_of_the_engine() -> None:
             "MethodResult",
             "Severity",
         ],
+        "driftwarden.stats.streaming": ["Adwin"],
     }
     for module_name, names in public.items():
         module = importlib.import_module(module_name)

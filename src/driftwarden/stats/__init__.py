@@ -13,6 +13,7 @@ from driftwarden.stats.errors import (
     NotFittedError,
     StatsError,
 )
+from driftwarden.stats.estimated import EstimatedMetrics, estimated_metrics
 from driftwarden.stats.jensen_shannon import jensen_shannon_distance
 from driftwarden.stats.ks import ks_p_value
 from driftwarden.stats.profile import (
@@ -28,14 +29,17 @@ from driftwarden.stats.result import (
     MethodResult,
     Severity,
 )
+from driftwarden.stats.streaming import Adwin
 
 __all__ = [
     "DEFAULT_EPS",
     "DEFAULT_THRESHOLDS",
+    "Adwin",
     "CategoricalProfile",
     "ColumnMismatchError",
     "DriftConfig",
     "DriftReport",
+    "EstimatedMetrics",
     "FeatureDrift",
     "FeatureQuality",
     "InsufficientDataError",
@@ -48,6 +52,7 @@ __all__ = [
     "Thresholds",
     "chi2_goodness_of_fit",
     "compare",
+    "estimated_metrics",
     "jensen_shannon_distance",
     "ks_p_value",
     "population_stability_index",
