@@ -69,6 +69,20 @@ def test_register_stores_metrics_and_evidence_as_tags(registry, trained):
     assert info.tags["trigger"] == "drift"
     assert info.tags["trained_at"].startswith("2026-01-01")
     assert json.loads(json.dumps(info.to_dict()))["version"] == 1
+    # The holdout estimated from the scores alone: the baseline of the monitor's estimate.
+    expected = trained.estimated
+    assert expected.n == trained.n_holdout
+    assert info.metrics["estimated_roc_auc"] == pytest.approx(expected.roc_auc)
+    assert info.metrics["estimated_accuracy"] == pytest.approx(expected.accuracy)
+    assert "estimated_threshold" not in info.metrics
+
+
+def test_load_profile_reads_the_profile_without_the_model(registry, trained):
+    reg, _ = registry
+    reg.register(trained)
+    assert reg.load_profile(1).to_dict() == trained.profile.to_dict()
+    with pytest.raises(NotFoundError, match="has no version 7"):
+        reg.load_profile(7)
 
 
 def test_load_champion_gives_model_schema_and_profile(registry, trained):

@@ -74,6 +74,7 @@ def version_tags(result: TrainingResult, *, commit: str | None, trained_at: str)
     Every key starts with :data:`TAG_PREFIX`. Besides the data (hash, row counts), the holdout
     metrics, the task, the training time and the commit of the working directory, they hold:
 
+    * ``metric.estimated_<name>``: the holdout metrics estimated from the scores alone (CBPE);
     * ``param.<name>``: each model parameter (:class:`~driftwarden.training.ModelParams`);
     * ``top_importances``: the five most important features and their importance, as compact
       JSON (``{"Contract":0.0712,...}``), rounded to four significant digits;
@@ -107,4 +108,10 @@ def version_tags(result: TrainingResult, *, commit: str | None, trained_at: str)
     for name, value in result.metrics.to_dict().items():
         if isinstance(value, float):
             tags[f"metric.{name}"] = repr(value)
+    # The same metrics estimated from the holdout scores alone: the baseline of the monitor's
+    # label-free estimate.
+    estimated = {} if result.estimated is None else result.estimated.to_dict()
+    for name, value in estimated.items():
+        if isinstance(value, float) and name != "threshold":
+            tags[f"metric.estimated_{name}"] = repr(value)
     return {f"{TAG_PREFIX}{key}": str(value) for key, value in tags.items()}

@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from driftwarden.core.errors import DataError, SchemaMismatchError
 from driftwarden.schema import FeatureSchema, parse_times
-from driftwarden.stats import ReferenceProfile
+from driftwarden.stats import EstimatedMetrics, ReferenceProfile, estimated_metrics
 from driftwarden.stats.metrics import ClassificationMetrics
 from driftwarden.training.evaluate import (
     binary_labels,
@@ -67,6 +67,9 @@ class TrainingResult:
     holdout: Holdout
     ignored_columns: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Performance estimated from the holdout scores alone (CBPE): what a monitor's estimate on
+    #: healthy traffic should read, including the model's own miscalibration.
+    estimated: EstimatedMetrics | None = None
 
     @property
     def task(self) -> str:
@@ -244,9 +247,10 @@ def _fit_and_validate(
     # Scores on the holdout, not on the training rows: a boosted model is over-confident on rows
     # it was fitted on, and production scores look like holdout scores. Comparing live scores with
     # training-row scores would report prediction drift for a perfectly healthy model.
+    holdout_scores = predict_scores(model, x_test)
     profile = ReferenceProfile.fit(
         x_train, schema.kinds(), scores=None, ranges=_ranges(schema)
-    ).with_scores(predict_scores(model, x_test))
+    ).with_scores(holdout_scores)
 
     say("measuring feature importances on the holdout")
     importances = feature_importances(model, x_test, y_test, seed=seed)
@@ -264,6 +268,7 @@ def _fit_and_validate(
         n_holdout=len(x_test),
         holdout=holdout,
         ignored_columns=ignored,
+        estimated=estimated_metrics(holdout_scores),
     )
 
 
