@@ -244,7 +244,10 @@ def test_the_parent_index_holds_shadow_rows_only(migrated: Engine):
     if migrated.dialect.name == "sqlite":
         query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
     else:
-        query = text("SELECT indexdef FROM pg_indexes WHERE indexname = :name")
+        query = text(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+            " AND schemaname = current_schema()"
+        )
     with migrated.connect() as connection:
         definition = connection.execute(query, {"name": name}).scalar_one()
     assert "parent_request_id IS NOT NULL" in definition
