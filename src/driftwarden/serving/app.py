@@ -1,9 +1,10 @@
 """``create_app(settings)``: the FastAPI application of one server.
 
 Start-up opens the store (migrating it), starts the group-commit writer, loads the champion and
-challenger from the registry and the routing experiment from the store, and polls both; shut-down
-flushes every pending row. The champion's feature schema is read before the app is built, so the
-request model (and ``/docs``) show the real fields.
+challenger from the registry and the routing experiment from the store, polls both, and starts
+the monitor loop (``serving.run_monitor``); shut-down flushes every pending row. The champion's
+feature schema is read before the app is built, so the request model (and ``/docs``) show the
+real fields.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from threadpoolctl import threadpool_limits
 from driftwarden import __version__
 from driftwarden.core import Clock, Settings, SystemClock
 from driftwarden.core.errors import NotFoundError
+from driftwarden.monitoring import Monitor
 from driftwarden.registry import ModelRegistry
 from driftwarden.schema import build_request_model
 from driftwarden.serving.errors import install_error_handlers
+from driftwarden.serving.metrics import ServerMetrics
 from driftwarden.serving.models import ModelSet
-from driftwarden.serving.routes import feedback, health, models, predict
+from driftwarden.serving.routes import alerts, feedback, health, models, monitoring, predict
 from driftwarden.serving.shared_routing import SharedRouting
 from driftwarden.serving.state import ServingState
 from driftwarden.store import PredictionWriter, create_store_engine, upgrade
@@ -110,7 +113,19 @@ def create_app(
         max_wait_ms=settings.serving.max_batch_wait_ms,
         commit=writer.submit if settings.serving.log_predictions else None,
     )
-    state = ServingState(settings, clock, engine, writer, model_set, schema, request_model)
+    metrics = ServerMetrics()
+    monitor = Monitor(
+        settings,
+        engine,
+        registry,
+        clock,
+        error_rate=metrics.error_rate,
+        on_report=metrics.observe_monitor,
+        on_failure=metrics.observe_monitor_failure,
+    )
+    state = ServingState(
+        settings, clock, engine, writer, model_set, schema, request_model, metrics, monitor
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -134,12 +149,19 @@ def create_app(
         gc.freeze()
         model_set.start_polling(settings.serving.alias_poll_interval.total_seconds())
         state.routing.start_polling(settings.serving.routing_poll_interval.total_seconds())
+        monitor_loop = None
+        if settings.serving.run_monitor:
+            monitor_loop = asyncio.get_running_loop().create_task(
+                monitor.loop(), name="monitor-loop"
+            )
         try:
             yield
         finally:
-            migrations.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await migrations
+            for task in (migrations, monitor_loop):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await state.routing.stop()
             await model_set.stop()
             await writer.stop()
@@ -148,7 +170,8 @@ def create_app(
     app = FastAPI(
         title="driftwarden",
         version=__version__,
-        description="Predictions with a durable log, champion/challenger routing, and feedback.",
+        description="Predictions with a durable log, champion/challenger routing, feedback, "
+        "monitoring and alerts.",
         lifespan=lifespan,
     )
     app.state.serving = state
@@ -156,6 +179,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(models.router)
     app.include_router(feedback.router)
+    app.include_router(monitoring.router)
+    app.include_router(alerts.router)
     predict_router = predict.router
     for route in predict_router.routes:
         route.openapi_extra = predict.openapi_body(request_model)  # type: ignore[attr-defined]

@@ -6,7 +6,12 @@ on counters.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+
+if TYPE_CHECKING:
+    from driftwarden.monitoring import MonitorReport
 
 __all__ = ["ServerMetrics"]
 
@@ -72,6 +77,109 @@ class ServerMetrics:
             "The model versions loaded, by alias.",
             registry=self.registry,
         )
+
+        self.feature_drift = Gauge(
+            "driftwarden_feature_drift",
+            "Drift statistic of each feature in the latest monitor run, by model version and "
+            "the feature's deciding method (PSI unless configured).",
+            ["version", "feature", "method"],
+            registry=self.registry,
+        )
+        self.prediction_drift = Gauge(
+            "driftwarden_prediction_drift",
+            "Drift statistic of the model's scores in the latest monitor run, by version.",
+            ["version", "method"],
+            registry=self.registry,
+        )
+        self.share_drifted = Gauge(
+            "driftwarden_drifted_features_share",
+            "Share of features at warning or critical in the latest monitor run, by version.",
+            ["version"],
+            registry=self.registry,
+        )
+        self.window_rows = Gauge(
+            "driftwarden_monitor_window_rows",
+            "Predictions in the latest monitor window, by version.",
+            ["version"],
+            registry=self.registry,
+        )
+        self.monitor_runs = Counter(
+            "driftwarden_monitor_runs_total",
+            "Monitor runs, by outcome (ok, failed).",
+            ["status"],
+            registry=self.registry,
+        )
+        self.monitor_duration = Gauge(
+            "driftwarden_monitor_run_seconds",
+            "Duration of the latest monitor run, by phase (read, statistics, total).",
+            ["phase"],
+            registry=self.registry,
+        )
+        self.alerts_open = Gauge(
+            "driftwarden_alerts_open",
+            "Alerts not resolved (open or acknowledged) after the latest monitor run, by severity.",
+            ["severity"],
+            registry=self.registry,
+        )
+        self.alerts_opened = Counter(
+            "driftwarden_alerts_opened_total",
+            "Alerts opened, by rule and severity.",
+            ["rule", "severity"],
+            registry=self.registry,
+        )
+        self.alert_deliveries = Counter(
+            "driftwarden_alert_deliveries_total",
+            "Alert notifications, by outcome (delivered, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self._errors_seen = (0.0, 0.0)
+
+    def observe_monitor(self, report: MonitorReport) -> None:
+        """Export what a monitor run found."""
+        outcome = report.outcome
+        self.monitor_runs.labels("ok").inc()
+        self.monitor_duration.labels("read").set(outcome.read_seconds)
+        self.monitor_duration.labels("statistics").set(outcome.stats_seconds)
+        self.monitor_duration.labels("total").set(outcome.duration_seconds)
+        for result in outcome.results:
+            version = str(result.model_version)
+            self.window_rows.labels(version).set(result.n_rows)
+            if result.report is None:
+                continue
+            self.share_drifted.labels(version).set(result.report.share_drifted)
+            for name, verdict in result.report.features.items():
+                if verdict.statistic is not None:
+                    self.feature_drift.labels(version, name, verdict.method).set(verdict.statistic)
+            prediction = result.report.prediction
+            if prediction is not None and prediction.statistic is not None:
+                self.prediction_drift.labels(version, prediction.method).set(prediction.statistic)
+        for severity in ("info", "warning", "critical"):
+            self.alerts_open.labels(severity).set(report.alerts.active.get(severity, 0))
+        for rule, severity in report.alerts.opened_rules:
+            self.alerts_opened.labels(rule, severity).inc()
+        for outcome_ in report.alerts.deliveries:
+            self.alert_deliveries.labels("delivered" if outcome_.delivered else "failed").inc()
+
+    def observe_monitor_failure(self, _: BaseException) -> None:
+        """Count a failed monitor run."""
+        self.monitor_runs.labels("failed").inc()
+
+    def error_rate(self) -> float | None:
+        """Share of prediction requests answered with a 5xx since the last call (``None``
+        when there were none)."""
+        total = errors = 0.0
+        for metric in self.predict_requests.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    total += sample.value
+                    if sample.labels.get("status", "").startswith("5"):
+                        errors += sample.value
+        seen_total, seen_errors = self._errors_seen
+        self._errors_seen = (total, errors)
+        if total <= seen_total:
+            return None
+        return (errors - seen_errors) / (total - seen_total)
 
     def render(self) -> bytes:
         """The text exposition format."""

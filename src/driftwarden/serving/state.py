@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 
 from driftwarden.core import Clock, Settings
+from driftwarden.monitoring import Monitor
 from driftwarden.schema import FeatureSchema, PredictionRequest
 from driftwarden.serving.metrics import ServerMetrics
 from driftwarden.serving.model_router import ModelRouter
@@ -28,10 +29,16 @@ class ServingState:
     models: ModelSet
     schema: FeatureSchema | None
     request_model: type[PredictionRequest] | None
+    metrics: ServerMetrics
+    monitor: Monitor
     router: ModelRouter = field(default_factory=ModelRouter)
-    metrics: ServerMetrics = field(default_factory=ServerMetrics)
     known_categories: dict[str, frozenset[str]] = field(init=False)
     routing: SharedRouting = field(init=False)
+
+    @property
+    def model_name(self) -> str:
+        """The registered model this server serves and monitors."""
+        return self.models.registry.name
 
     def __post_init__(self) -> None:
         self.routing = SharedRouting(

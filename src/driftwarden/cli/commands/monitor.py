@@ -1,0 +1,137 @@
+"""``driftwarden monitor [--once]``: run the monitor over the latest window, once or on a schedule.
+
+``--once`` is the form a scheduler (cron, a Prefect deployment, a Kubernetes CronJob) runs: one
+window, the alert rules, the notifications, then exit. Without it the monitor repeats every
+``monitor.interval`` until interrupted (``driftwarden serve`` already runs this loop inside the
+API unless ``serving.run_monitor`` is off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import datetime
+from typing import Any
+
+from driftwarden.core import Settings, SystemClock
+from driftwarden.core.errors import ConfigError
+from driftwarden.monitoring import Monitor, MonitorReport
+from driftwarden.registry import ModelRegistry
+from driftwarden.store import create_store_engine, upgrade
+
+__all__ = ["add_parser", "build_monitor", "run"]
+
+
+def add_parser(verbs: Any) -> None:
+    """Register the verb."""
+    parser = verbs.add_parser(
+        "monitor",
+        help="check the logged predictions for drift, quality and performance; raise alerts",
+        description="Run the monitor over the latest window of logged predictions (the window "
+        "and interval come from [monitor] in driftwarden.toml).",
+    )
+    parser.add_argument("--once", action="store_true", help="one run, then exit")
+    parser.add_argument(
+        "--end",
+        help="end of the window (ISO 8601 with a zone; default: now), with --once",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(run=run)
+
+
+def build_monitor(settings: Settings) -> Monitor:
+    """The monitor of the settings' store and registry (the store is migrated first)."""
+    engine = create_store_engine(
+        settings.store.url, connect_timeout=settings.store.connect_timeout_seconds
+    )
+    upgrade(engine)
+    clock = SystemClock()
+    registry = ModelRegistry(settings.registry, clock=clock, home=settings.home)
+    return Monitor(settings, engine, registry, clock)
+
+
+def _end(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        end = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ConfigError(f"--end: expected an ISO 8601 time, got {text!r}") from exc
+    if end.utcoffset() is None:
+        raise ConfigError(f"--end: give the time with a zone, e.g. {text}+00:00")
+    return end
+
+
+def _summary(report: MonitorReport) -> dict[str, Any]:
+    outcome = report.outcome
+    return {
+        "run_id": outcome.run_id,
+        "window_start": outcome.window_start.isoformat(),
+        "window_end": outcome.window_end.isoformat(),
+        "n_rows": outcome.n_rows,
+        "read_seconds": round(outcome.read_seconds, 4),
+        "stats_seconds": round(outcome.stats_seconds, 4),
+        "versions": [
+            {
+                "model_version": r.model_version,
+                "n_rows": r.n_rows,
+                "severity": r.severity,
+                "drifted_features": [] if r.report is None else r.report.drifted_features,
+                "n_labelled": r.n_labelled,
+                "realised": r.performance,
+                "estimated": r.estimated,
+            }
+            for r in outcome.results
+        ],
+        "firing": [
+            {"rule": c.rule, "subject": c.subject, "severity": c.severity, "message": c.message}
+            for c in report.firing
+        ],
+        "alerts": {
+            "opened": report.alerts.opened,
+            "escalated": report.alerts.escalated,
+            "resolved": report.alerts.resolved,
+            "failed_deliveries": report.alerts.failed_deliveries,
+        },
+    }
+
+
+def _print(report: MonitorReport) -> None:
+    outcome = report.outcome
+    print(
+        f"run {outcome.run_id}: {outcome.n_rows} predictions from "
+        f"{outcome.window_start.isoformat()} to {outcome.window_end.isoformat()} "
+        f"(read {outcome.read_seconds:.3f}s, statistics {outcome.stats_seconds:.3f}s)"
+    )
+    for r in outcome.results:
+        drifted = [] if r.report is None else r.report.drifted_features
+        realised = "-" if r.performance is None else f"{r.performance.get('roc_auc')}"
+        print(
+            f"  version {r.model_version}: {r.n_rows} rows, drift {r.severity}, drifted: "
+            f"{', '.join(drifted) or 'none'}; {r.n_labelled} labelled, realised roc_auc "
+            f"{realised}"
+        )
+    for check in report.firing:
+        print(f"  {check.severity.upper():<8} {check.rule}: {check.message}")
+    alerts = report.alerts
+    print(
+        f"alerts: {len(alerts.opened)} opened, {len(alerts.escalated)} escalated, "
+        f"{len(alerts.resolved)} resolved, {alerts.failed_deliveries} failed deliveries"
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run once, or loop until interrupted."""
+    monitor = build_monitor(settings)
+    if not args.once:
+        if args.end is not None:
+            raise ConfigError("--end only goes with --once")
+        asyncio.run(monitor.loop())
+        return 0  # pragma: no cover - the loop ends by an interrupt only
+    report = monitor.run_once(_end(args.end))
+    if args.json:
+        print(json.dumps(_summary(report), indent=2, default=str))
+    else:
+        _print(report)
+    return 0

@@ -1,0 +1,120 @@
+"""The monitor: a run over the latest window, its alert rules, and the loop that repeats it.
+
+:meth:`Monitor.run_once` is what ``driftwarden monitor --once`` (the form a scheduler runs)
+and every turn of the loop call. :meth:`Monitor.loop` runs inside ``driftwarden serve``: a run
+that fails is logged, stored as failed and tried again after ``monitor.retry_after`` (doubling
+up to the interval); it never stops the loop, so it never takes the API down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from driftwarden.core import Clock, Settings
+from driftwarden.monitoring.alerts import AlertManager, AlertSummary
+from driftwarden.monitoring.channels import Channel, channels_from_settings
+from driftwarden.monitoring.references import References
+from driftwarden.monitoring.rules import Check, evaluate
+from driftwarden.monitoring.run import RunOutcome, WindowRunner
+from driftwarden.registry import ModelRegistry
+
+__all__ = ["Monitor", "MonitorReport"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorReport:
+    """One run, the checks it made, and what happened to the alerts."""
+
+    outcome: RunOutcome
+    checks: list[Check]
+    alerts: AlertSummary
+
+    @property
+    def firing(self) -> list[Check]:
+        """The checks at info, warning or critical."""
+        return [check for check in self.checks if check.firing]
+
+
+class Monitor:
+    """Watches one registered model's logged predictions.
+
+    Parameters
+    ----------
+    settings : Settings
+    engine
+        The prediction store (migrated).
+    registry : ModelRegistry
+    clock : Clock
+    channels : sequence of Channel, optional
+        Where alerts go; by default those of ``settings.alerts``.
+    error_rate : callable, optional
+        Returns the share of prediction requests answered with a server error since its last
+        call (the API knows it; the store does not), or ``None``.
+    on_report : callable, optional
+        Called with each report (the API exports it as Prometheus metrics).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: object,
+        registry: ModelRegistry,
+        clock: Clock,
+        *,
+        channels: list[Channel] | None = None,
+        error_rate: Callable[[], float | None] | None = None,
+        on_report: Callable[[MonitorReport], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.references = References(registry)
+        self.runner = WindowRunner(engine, self.references, settings.monitor, clock)
+        chosen = channels_from_settings(settings.alerts) if channels is None else channels
+        extra = {} if sleep is None else {"sleep": sleep}
+        self.alerts = AlertManager(engine, registry.name, settings.alerts, chosen, clock, **extra)
+        self._error_rate = error_rate
+        self._on_report = on_report
+        self._on_failure = on_failure
+
+    def run_once(self, end: datetime | None = None) -> MonitorReport:
+        """Run over the window ending at ``end`` (default: now), apply the rules and alerts.
+
+        A failure is stored as a failed run (when the store takes it) and raised.
+        """
+        try:
+            outcome = self.runner.run(end)
+            rate = None if self._error_rate is None else self._error_rate()
+            checks = evaluate(outcome, self.settings.alerts.rules, error_rate=rate)
+            summary = self.alerts.process(checks, run_id=outcome.run_id)
+        except Exception as exc:
+            self.runner.record_failure(exc, end)
+            if self._on_failure is not None:
+                self._on_failure(exc)
+            raise
+        report = MonitorReport(outcome, checks, summary)
+        if self._on_report is not None:
+            self._on_report(report)
+        return report
+
+    async def loop(self) -> None:
+        """Run every ``monitor.interval`` until cancelled; failures are retried, never raised."""
+        interval = self.settings.monitor.interval.total_seconds()
+        retry = self.settings.monitor.retry_after.total_seconds()
+        wait = interval
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                await asyncio.to_thread(self.run_once)
+            except Exception:
+                logger.exception("the monitor run failed; retrying in %.0fs", retry)
+                wait, retry = retry, min(retry * 2, interval)
+            else:
+                wait, retry = interval, self.settings.monitor.retry_after.total_seconds()

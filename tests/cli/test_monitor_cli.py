@@ -1,0 +1,113 @@
+"""`driftwarden monitor --once` and `driftwarden alerts` on a real store and MLflow registry."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from driftwarden.cli import main
+from driftwarden.core import load_settings
+from driftwarden.registry import ModelRegistry
+from driftwarden.store import PredictionRow, create_store_engine, insert_rows, upgrade
+
+
+@pytest.fixture
+def trained_workdir(tmp_path, monkeypatch):
+    """A working directory with a trained champion, as `init` and `train` leave it."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("DRIFTWARDEN_HOME", "DRIFTWARDEN_SCHEMA"):
+        monkeypatch.delenv(name, raising=False)
+    rng = np.random.default_rng(4)
+    n = 1500
+    minutes = rng.gamma(2.0, 30.0, n)
+    frame = pd.DataFrame(
+        {
+            "user": [f"u{i}" for i in range(n)],
+            "minutes": minutes.round(1),
+            "plan": rng.choice(["free", "team"], n),
+            "left": np.where(rng.random(n) < 1 / (1 + np.exp((minutes - 50) / 20)), "yes", "no"),
+        }
+    )
+    frame.to_csv(tmp_path / "users.csv", index=False)
+    assert main(["init", "--data", "users.csv", "--target", "left", "--id", "user"]) == 0
+    assert main(["train"]) == 0
+    return tmp_path, frame
+
+
+def _log(frame, *, end, minutes_shift=0.0):
+    """Log the frame's rows, scored by the champion, as predictions of version 1 in the hour
+    before ``end``."""
+    settings = load_settings()
+    engine = create_store_engine(settings.store.url)
+    upgrade(engine)
+    model = ModelRegistry(settings.registry, home=settings.home).load().model
+    features = frame[["minutes", "plan"]].assign(minutes=frame["minutes"] + minutes_shift)
+    scores = model.predict_proba(features)[:, 1]
+    step = timedelta(hours=1) / len(frame)
+    rows = [
+        PredictionRow(
+            request_id=f"r{end.hour}-{i}",
+            created_at=end - timedelta(hours=1) + i * step,
+            model_version=1,
+            variant="champion",
+            features={"minutes": float(m) + minutes_shift, "plan": p},
+            score=float(score),
+            label=int(score >= 0.5),
+            latency_ms=2.0,
+        )
+        for i, (m, p, score) in enumerate(zip(frame["minutes"], frame["plan"], scores, strict=True))
+    ]
+    insert_rows(engine, rows)
+    engine.dispose()
+
+
+def test_cli_monitor_once_finds_drift_and_alerts_lists_it(trained_workdir, capsys):
+    _, frame = trained_workdir
+    end = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    _log(frame.iloc[:500], end=end, minutes_shift=80.0)
+    capsys.readouterr()
+    assert main(["monitor", "--once", "--end", end.isoformat(), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_rows"] == 500
+    [version] = summary["versions"]
+    assert version["drifted_features"] == ["minutes"]
+    assert {"rule": "feature_drift", "subject": "minutes"}.items() <= summary["firing"][0].items()
+
+    assert main(["alerts", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "CRITICAL" in listing
+    assert "feature drift on minutes" in listing
+    assert main(["alerts", "list", "--json", "--status", "open"]) == 0
+    [alert] = [a for a in json.loads(capsys.readouterr().out) if a["rule"] == "feature_drift"]
+    assert main(["alerts", "ack", str(alert["id"])]) == 0
+    assert main(["alerts", "mute", str(alert["id"]), "--minutes", "15"]) == 0
+    assert main(["alerts", "show", str(alert["id"])]) == 0
+    shown = json.loads(capsys.readouterr().out.split("\n", 2)[-1])
+    assert [e["kind"] for e in shown["events"]][-2:] == ["acknowledged", "muted"]
+
+
+def test_cli_monitor_once_prints_a_readable_summary(trained_workdir, capsys):
+    _, frame = trained_workdir
+    end = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    _log(frame.iloc[:400], end=end)
+    capsys.readouterr()
+    assert main(["monitor", "--once", "--end", end.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert "400 predictions" in out
+    assert "version 1: 400 rows, drift ok" in out
+    assert "alerts: 0 opened" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["monitor", "--once", "--end", "yesterday"], "--end: expected an ISO 8601 time"),
+        (["monitor", "--once", "--end", "2024-05-01T12:00:00"], "with a zone"),
+        (["alerts", "ack", "999"], "no alert has id 999"),
+    ],
+)
+def test_cli_monitor_and_alerts_refuse_bad_input(trained_workdir, capsys, argv, message):
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err

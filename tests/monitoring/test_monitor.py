@@ -1,0 +1,174 @@
+"""Monitor runs in simulated time over traffic logged through the real API, with and without
+injected drift."""
+
+import asyncio
+import contextlib
+import sqlite3
+from datetime import timedelta
+
+from driftwarden.store import feature_history, list_alerts, list_runs
+
+HOUR = timedelta(hours=1)
+
+
+def _rules(report):
+    return {(c.rule, c.subject): c.severity for c in report.firing}
+
+
+def test_monitor_flags_a_sudden_shift_in_the_first_window_after_it(make_served, churn_frame):
+    served = make_served()
+    reports = []
+    for hour in range(4):
+        served.traffic(churn_frame(400, seed=hour), over=HOUR)
+        reports.append(served.monitor.run_once())
+    assert all(not r.firing for r in reports), [r.firing for r in reports]
+    served.traffic(churn_frame(400, seed=50, usage_shift=25.0), over=HOUR)
+    shifted = served.monitor.run_once()
+
+    fired = _rules(shifted)
+    assert fired[("feature_drift", "usage")] == "critical"
+    assert ("feature_drift", "plan") not in fired
+    assert fired[("prediction_drift", "")] in ("warning", "critical")
+    [result] = shifted.outcome.results
+    usage = result.report.features["usage"]
+    assert usage.method == "psi"
+    assert usage.statistic >= 0.25
+    assert result.n_rows == 400
+    alerts = list_alerts(served.engine, model_name="churn", rule="feature_drift")
+    assert [(a["subject"], a["severity"], a["status"]) for a in alerts] == [
+        ("usage", "critical", "open")
+    ]
+    # Every run is stored with its per-feature verdicts, oldest window first.
+    history = feature_history(served.engine, "churn", feature="usage")
+    assert [row["severity"] for row in history] == ["ok"] * 4 + ["critical"]
+    assert history[-1]["statistic"] == usage.statistic
+
+
+def test_monitor_raises_no_warning_over_a_stable_simulated_week(make_served, churn_frame):
+    served = make_served(monitor={"window": "PT6H", "interval": "PT6H"})
+    opened = []
+    for window in range(7 * 4):
+        served.traffic(churn_frame(600, seed=1000 + window), over=6 * HOUR, requests=6)
+        report = served.monitor.run_once()
+        assert report.outcome.n_rows == 600
+        opened += [(c.rule, c.subject, c.severity, c.message) for c in report.firing]
+    assert opened == []
+    assert list_alerts(served.engine, model_name="churn") == []
+    runs = list_runs(served.engine, "churn", limit=1000)
+    assert len(runs) == 28
+    assert {run["status"] for run in runs} == {"ok"}
+
+
+def test_error_stream_detector_catches_a_concept_change(make_served, churn_frame):
+    served = make_served()
+    caught_at = None
+    for hour in range(16):
+        flipped = hour >= 8
+        frame = churn_frame(300, seed=200 + hour, flipped=flipped)
+        before = len(served.sent)
+        served.traffic(frame, over=HOUR)
+        # Labels of this hour arrive at its end.
+        served.label(served.sent[before:])
+        report = served.monitor.run_once()
+        fired = _rules(report)
+        assert not any(rule == "feature_drift" for rule, _ in fired), fired
+        if ("concept_drift", "") in fired:
+            caught_at = hour if caught_at is None else caught_at
+    assert caught_at is not None, "the error-stream detector never fired"
+    assert 8 <= caught_at <= 9, caught_at
+    [alert] = list_alerts(served.engine, model_name="churn", rule="concept_drift")
+    assert alert["severity"] == "critical"
+    assert alert["evidence"]["after"] > alert["evidence"]["before"]
+
+
+def test_late_labels_recompute_the_performance_of_their_window(make_served, churn_frame):
+    served = make_served()
+    served.traffic(churn_frame(300, seed=7), over=HOUR)
+    first = served.monitor.run_once()
+    [result] = first.outcome.results
+    assert (result.n_labelled, result.performance) == (0, None)
+    served.clock.advance(2 * HOUR)
+    served.label(served.sent[:200])  # two thirds of the labels arrive two hours late
+    served.clock.advance(60)  # a run counts the labels that arrived before it started
+    served.monitor.run_once()
+    runs = list_runs(served.engine, "churn")
+    old = next(r for r in runs if r["id"] == first.outcome.run_id)["results"][0]
+    assert old["n_labelled"] == 200
+    assert old["performance"]["n"] == 200
+    assert 0.5 < old["performance"]["roc_auc"] <= 1.0
+    assert old["estimated"]["n"] == 300
+
+
+def test_window_by_count_takes_the_latest_predictions(make_served, churn_frame):
+    served = make_served(monitor={"window_rows": 250})
+    served.traffic(churn_frame(400, seed=11), over=HOUR, requests=8)
+    report = served.monitor.run_once()
+    # Requests of 50 rows share a time: the window starts at the 250th latest row's time.
+    assert report.outcome.n_rows == 250
+    assert report.outcome.window_end == served.clock.now()
+
+
+def test_monitor_sends_alerts_to_a_real_webhook_and_smtp_server(
+    make_served, churn_frame, receiver, smtp_server
+):
+    inbox, port = smtp_server()
+    served = make_served(
+        alerts={
+            "webhooks": [{"url": receiver.url("/hooks/T000/B000/secret-token"), "secret": "k"}],
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": port,
+                "sender": "dw@example.com",
+                "recipients": ["oncall@example.com"],
+                "starttls": False,
+            },
+        }
+    )
+    served.traffic(churn_frame(400, seed=3, usage_shift=30.0), over=HOUR)
+    report = served.monitor.run_once()
+    assert report.alerts.opened
+    assert report.alerts.failed_deliveries == 0
+    bodies = [r["body"] for r in receiver.requests]
+    assert any(b'"rule": "feature_drift"' in b or b'"rule":"feature_drift"' in b for b in bodies)
+    subjects = [m["message"]["Subject"] for m in inbox.messages]
+    assert any("feature drift on usage" in subject for subject in subjects), subjects
+    assert all(m["to"] == ["oncall@example.com"] for m in inbox.messages)
+    assert len(inbox.messages) == len(receiver.requests) == len(report.alerts.opened)
+
+
+def test_monitor_loop_runs_on_its_interval_and_survives_failures(
+    make_served, churn_frame, tmp_path
+):
+    served = make_served(
+        monitor={"interval": "PT0.05S", "retry_after": "PT0.02S"},
+        store={"connect_timeout_seconds": 0.1},
+    )
+    served.traffic(churn_frame(200, seed=5), over=HOUR)
+    registry = served.app.state.serving.metrics.registry
+
+    def count(status):
+        return registry.get_sample_value("driftwarden_monitor_runs_total", {"status": status})
+
+    # Another process holds the store's write lock: every run fails to store its results.
+    holder = sqlite3.connect(str(tmp_path / "store.db"), isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+
+    async def drive():
+        task = asyncio.ensure_future(served.monitor.loop())
+        try:
+            for _ in range(500):
+                await asyncio.sleep(0.02)
+                if (count("failed") or 0) >= 2 and holder.in_transaction:
+                    holder.execute("ROLLBACK")  # the store is back
+                if (count("ok") or 0) >= 2:
+                    break
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    asyncio.run(drive())
+    holder.close()
+    assert count("failed") >= 2
+    assert count("ok") >= 2
+    assert {r["status"] for r in list_runs(served.engine, "churn", limit=100)} == {"ok"}
