@@ -68,8 +68,6 @@ def _threshold(level: Level, rule: LevelRule) -> float:
 
 def _drift_checks(result: VersionResult, rules: AlertRules) -> list[Check]:
     report = result.report
-    if report is None:
-        return []
     checks: list[Check] = []
     v = result.model_version
     if rules.feature_drift:
@@ -154,7 +152,7 @@ def _reference_rates(profile: Any) -> dict[str, float]:
 
 def _quality_checks(result: VersionResult, rule: LevelRule) -> list[Check]:
     report = result.report
-    if not rule.enabled or report is None or report.n_rows == 0:
+    if not rule.enabled or report.n_rows == 0:
         return []
     checks = []
     for name, quality in report.quality.items():

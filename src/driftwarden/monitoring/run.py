@@ -94,10 +94,10 @@ class VersionResult:
 
     model_version: int
     n_rows: int
-    report: DriftReport | None
+    report: DriftReport
     profile: ReferenceProfile
     latency_ms: dict[str, float | None]
-    estimated: dict[str, Any] | None
+    estimated: dict[str, Any]
     performance: dict[str, Any] | None
     n_labelled: int
     holdout: dict[str, float] = field(default_factory=dict)
@@ -105,7 +105,7 @@ class VersionResult:
     @property
     def severity(self) -> str:
         """The worst drift severity of the window (``insufficient_data`` without verdicts)."""
-        return "insufficient_data" if self.report is None else self.report.severity.value
+        return self.report.severity.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,17 +202,14 @@ class WindowRunner:
             )
             return None
         columns = rows.features[list(profile.features)]
-        report: DriftReport | None = None
-        if len(rows):
-            report = profile.compare(
-                columns,
-                scores=rows.score if profile.prediction is not None else None,
-                config=self.config,
-                extra_columns="ignore",
-            )
-        estimated = None
-        if len(rows):
-            estimated = estimated_metrics(rows.score, threshold=THRESHOLD).to_dict()
+        # A version is here because it scored rows of the window: there is always a report.
+        report = profile.compare(
+            columns,
+            scores=rows.score if profile.prediction is not None else None,
+            config=self.config,
+            extra_columns="ignore",
+        )
+        estimated = estimated_metrics(rows.score, threshold=THRESHOLD).to_dict()
         performance, n_labelled = self._performance(version, labelled)
         return VersionResult(
             version,
@@ -431,14 +428,14 @@ def _result_row(
     result: VersionResult, start: datetime, end: datetime, now: datetime
 ) -> dict[str, Any]:
     report = result.report
-    prediction = None if report is None else report.prediction
+    prediction = report.prediction
     return {
         "model_version": result.model_version,
         "window_start": start,
         "window_end": end,
         "n_rows": result.n_rows,
         "severity": result.severity,
-        "share_drifted": 0.0 if report is None else report.share_drifted,
+        "share_drifted": report.share_drifted,
         "prediction_statistic": None if prediction is None else _finite(prediction.statistic),
         "prediction_severity": None if prediction is None else prediction.severity.value,
         "latency_p50_ms": result.latency_ms["p50"],
@@ -448,14 +445,12 @@ def _result_row(
         "performance": result.performance,
         "performance_at": now,
         "estimated": result.estimated,
-        "report": {} if report is None else report.to_dict(),
+        "report": report.to_dict(),
     }
 
 
 def _feature_rows(result: VersionResult, end: datetime) -> list[dict[str, Any]]:
     report = result.report
-    if report is None:
-        return []
     rows = []
     for name, verdict in report.features.items():
         quality = report.quality.get(name)

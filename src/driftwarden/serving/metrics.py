@@ -145,8 +145,6 @@ class ServerMetrics:
         for result in outcome.results:
             version = str(result.model_version)
             self.window_rows.labels(version).set(result.n_rows)
-            if result.report is None:
-                continue
             self.share_drifted.labels(version).set(result.report.share_drifted)
             for name, verdict in result.report.features.items():
                 if verdict.statistic is not None:

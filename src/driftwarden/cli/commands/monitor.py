@@ -77,7 +77,7 @@ def _summary(report: MonitorReport) -> dict[str, Any]:
                 "model_version": r.model_version,
                 "n_rows": r.n_rows,
                 "severity": r.severity,
-                "drifted_features": [] if r.report is None else r.report.drifted_features,
+                "drifted_features": r.report.drifted_features,
                 "n_labelled": r.n_labelled,
                 "realised": r.performance,
                 "estimated": r.estimated,
@@ -105,7 +105,7 @@ def _print(report: MonitorReport) -> None:
         f"(read {outcome.read_seconds:.3f}s, statistics {outcome.stats_seconds:.3f}s)"
     )
     for r in outcome.results:
-        drifted = [] if r.report is None else r.report.drifted_features
+        drifted = r.report.drifted_features
         realised = "-" if r.performance is None else f"{r.performance.get('roc_auc')}"
         print(
             f"  version {r.model_version}: {r.n_rows} rows, drift {r.severity}, drifted: "

@@ -169,7 +169,7 @@ async def run_now(state: State) -> dict[str, Any]:
                 "model_version": r.model_version,
                 "n_rows": r.n_rows,
                 "severity": r.severity,
-                "drifted_features": [] if r.report is None else r.report.drifted_features,
+                "drifted_features": r.report.drifted_features,
                 "n_labelled": r.n_labelled,
             }
             for r in outcome.results

@@ -1,0 +1,176 @@
+"""What the monitor reads and writes, on SQLite and PostgreSQL: columnar windows, labelled
+scores, runs and results, state, and alerts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from driftwarden.core import StoreUnavailableError
+from driftwarden.store import (
+    create_store_engine,
+    feature_history,
+    insert_alert,
+    insert_rows,
+    labelled_scores,
+    list_alerts,
+    list_runs,
+    load_state,
+    newly_labelled,
+    read_window,
+    record_labels,
+    results_overlapping,
+    save_run,
+    save_state,
+    scores_between,
+    update_performance,
+    versions_between,
+    window_bounds_by_count,
+)
+
+START = datetime(2024, 1, 1, tzinfo=UTC)  # the time of make_row's row 0
+MINUTE = timedelta(minutes=1)
+
+
+def test_read_window_yields_the_window_in_chunks_oldest_first(migrated, make_row):
+    rows = [make_row(i, version=1 + i % 2) for i in range(10)]
+    insert_rows(migrated, rows)
+    chunks = list(read_window(migrated, START + 2 * MINUTE, START + 9 * MINUTE, chunk_rows=3))
+    assert [len(c) for c in chunks] == [3, 3, 1]
+    assert [v for c in chunks for v in c.model_version.tolist()] == [1, 2, 1, 2, 1, 2, 1]
+    assert [s for c in chunks for s in c.score.tolist()] == [i / 1000 for i in range(2, 9)]
+    assert json.loads(chunks[0].features[0]) == {"tenure": 2, "contract": "month"}
+    assert chunks[0].variant.tolist() == ["champion"] * 3
+    assert versions_between(migrated, START, START + 9 * MINUTE) == [1, 2]
+    versions, scores = scores_between(migrated, START + 8 * MINUTE, START + 10 * MINUTE)
+    assert (versions.tolist(), scores.tolist()) == ([1, 2], [0.008, 0.009])
+    with pytest.raises(ValueError, match="chunk_rows must be >= 1"):
+        list(read_window(migrated, START, START + MINUTE, chunk_rows=0))
+
+
+def test_read_window_of_an_unreachable_store_says_so(backend, tmp_path, unreachable_url):
+    if backend == "sqlite":
+        database = tmp_path / "gone" / "store.db"
+        engine = create_store_engine(f"sqlite:///{database}", connect_timeout=1)
+        database.mkdir()  # a folder where the database file should be: it cannot be opened
+    else:
+        engine = create_store_engine(unreachable_url, connect_timeout=1)
+    try:
+        with pytest.raises(StoreUnavailableError, match="could not read the monitoring window"):
+            list(read_window(engine, START - MINUTE, START + MINUTE))
+    finally:
+        engine.dispose()
+
+
+def test_window_by_count_starts_at_the_nth_latest_row(migrated, make_row):
+    insert_rows(migrated, [make_row(i) for i in range(10)])
+    end = START + 10 * MINUTE
+    assert window_bounds_by_count(migrated, end, 3) == START + 7 * MINUTE
+    assert window_bounds_by_count(migrated, end, 50) == START
+    assert window_bounds_by_count(migrated, START, 3) is None
+
+
+def test_labelled_scores_and_newly_labelled_follow_arrival(migrated, make_row):
+    insert_rows(migrated, [make_row(i) for i in range(6)])
+    record_labels(migrated, {"req-00001": 1, "req-00003": 0}, received_at=START + 60 * MINUTE)
+    record_labels(migrated, {"req-00002": 1}, received_at=START + 90 * MINUTE)
+    window = labelled_scores(migrated, START, START + 10 * MINUTE)
+    assert window.score.tolist() == [0.001, 0.002, 0.003]
+    assert window.true_label.tolist() == [1, 1, 0]
+    created, first = newly_labelled(migrated, None, START + 61 * MINUTE)
+    assert created == [START + MINUTE, START + 3 * MINUTE]
+    assert first.true_label.tolist() == [1, 0]
+    created, later = newly_labelled(migrated, START + 61 * MINUTE, START + 91 * MINUTE)
+    assert (created, later.score.tolist()) == ([START + 2 * MINUTE], [0.002])
+    empty = labelled_scores(migrated, START + 50 * MINUTE, START + 51 * MINUTE)
+    assert len(empty) == 0
+
+
+def _run(end, status="ok"):
+    return {
+        "model_name": "churn", "started_at": end, "finished_at": end,
+        "window_start": end - timedelta(hours=1), "window_end": end, "status": status,
+        "error": None, "n_rows": 5, "read_seconds": 0.1, "stats_seconds": 0.01,
+        "duration_seconds": 0.2,
+    }  # fmt: skip
+
+
+def _result(end, version=1):
+    return {
+        "model_version": version, "window_start": end - timedelta(hours=1), "window_end": end,
+        "n_rows": 5, "severity": "ok", "share_drifted": 0.0, "prediction_statistic": None,
+        "prediction_severity": None, "latency_p50_ms": 1.0, "latency_p95_ms": 2.0,
+        "latency_p99_ms": 3.0, "n_labelled": 0, "performance": None, "performance_at": end,
+        "estimated": {"roc_auc": 0.8}, "report": {"features": {}},
+    }  # fmt: skip
+
+
+def _feature(end, name, version=1):
+    return {
+        "model_version": version, "window_end": end, "feature": name, "kind": "numeric",
+        "method": "psi", "statistic": 0.01, "warning": 0.1, "critical": 0.25, "p_value": None,
+        "severity": "ok", "n_reference": 100, "n_current": 5, "missing_rate": 0.0,
+        "invalid_rate": 0.0, "out_of_range_rate": 0.0, "unseen_rate": None,
+    }  # fmt: skip
+
+
+def test_runs_results_and_feature_history_filter_by_time(migrated):
+    ends = [START + timedelta(hours=h) for h in (1, 2, 3)]
+    ids = [
+        save_run(migrated, _run(end), [_result(end)], [[_feature(end, "a"), _feature(end, "b")]])
+        for end in ends
+    ]
+    save_run(migrated, _run(ends[2], "failed"), [], [])
+    runs = list_runs(migrated, "churn", start=ends[1], end=ends[2])
+    assert [r["id"] for r in runs] == [ids[1]]
+    assert runs[0]["results"][0]["latency_p99_ms"] == 3.0
+    assert [r["status"] for r in list_runs(migrated, "churn", limit=2)] == ["failed", "ok"]
+    assert list_runs(migrated, "other") == []
+    history = feature_history(migrated, "churn", feature="b", start=ends[1], end=ends[2])
+    assert [(h["feature"], h["window_end"]) for h in history] == [("b", ends[1])]
+    assert len(feature_history(migrated, "churn")) == 6
+    [overlap] = results_overlapping(migrated, "churn", 1, ends[0] + MINUTE, ends[0] + MINUTE)
+    update_performance(
+        migrated, overlap["id"], n_labelled=3, performance={"n": 3}, performance_at=ends[2]
+    )
+    [again] = results_overlapping(migrated, "churn", 1, ends[0] + MINUTE, ends[0] + MINUTE)
+    assert (again["n_labelled"], again["performance"]) == (3, {"n": 3})
+    with pytest.raises(ValueError, match="1 results but feature rows for 0"):
+        save_run(migrated, _run(ends[0]), [_result(ends[0])], [])
+
+
+def test_state_is_written_replaced_and_deleted(migrated):
+    save_state(migrated, {"churn:a": "1", "churn:b": "2", "other:a": "x"}, updated_at=START)
+    save_state(migrated, {"churn:a": "3", "churn:b": None}, updated_at=START + MINUTE)
+    assert load_state(migrated, "churn:") == {"churn:a": "3"}
+    assert load_state(migrated, "other:") == {"other:a": "x"}
+
+
+def test_alerts_filter_by_every_field(migrated):
+    def alert(key, severity, status, opened):
+        values = {
+            "key": key, "model_name": "churn", "rule": key.split("|")[0], "subject": "",
+            "severity": severity, "status": status, "title": "t", "message": "m",
+            "value": None, "threshold": None, "model_version": 1, "evidence": {},
+            "opened_at": opened, "last_seen_at": opened, "acknowledged_at": None,
+            "acknowledged_by": None, "resolved_at": None, "muted_until": None,
+            "notified_at": None, "notified_severity": None, "clear_runs": 0,
+        }  # fmt: skip
+        event = {"at": opened, "kind": "opened", "severity": severity, "detail": {}}
+        return insert_alert(migrated, values, event)
+
+    first = alert("drift|1", "warning", "resolved", START)
+    second = alert("drift|2", "critical", "open", START + MINUTE)
+    third = alert("latency|1", "warning", "acknowledged", START + 2 * MINUTE)
+
+    def ids(**filters):
+        return [a["id"] for a in list_alerts(migrated, **filters)]
+
+    assert ids() == [third, second, first]
+    assert ids(status="open") == [second]
+    assert ids(severity="warning") == [third, first]
+    assert ids(rule="drift", model_name="churn") == [second, first]
+    assert ids(start=START + MINUTE, end=START + 2 * MINUTE) == [second]
+    assert ids(model_name="other") == []
