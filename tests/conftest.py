@@ -7,9 +7,11 @@ passed; where CI promised a server (``DRIFTWARDEN_REQUIRE_POSTGRES=1``) they fai
 from __future__ import annotations
 
 import getpass
+import importlib
 import os
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 import pytest
@@ -79,3 +81,33 @@ def postgres_schema_url() -> Iterator[URL]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def ruff_all_order(name: str) -> tuple[int, str]:
+    """The order ruff keeps ``__all__`` in (RUF022): CONSTANTS, then Classes, then functions."""
+    if re.fullmatch(r"[A-Z0-9_]+", name) and len(name) > 1:
+        return (0, name)
+    if name[:1].isupper():
+        return (1, name)
+    return (2, name)
+
+
+def _check_exports(package: str, modules: Sequence[str]) -> None:
+    """Every module's ``__all__`` is sorted as ruff sorts it and names what exists, and the
+    package re-exports every public name of its modules."""
+    exported = importlib.import_module(package).__all__
+    for module_name in (package, *modules):
+        module = importlib.import_module(module_name)
+        names = list(module.__all__)
+        assert names == sorted(names, key=ruff_all_order), f"{module_name}.__all__ is unsorted"
+        assert len(set(names)) == len(names), f"{module_name}.__all__ repeats a name"
+        for name in names:
+            assert getattr(module, name) is not None
+            if module_name != package:
+                assert name in exported, f"{module_name}.{name} is not re-exported"
+
+
+@pytest.fixture
+def check_exports() -> Callable[[str, Sequence[str]], None]:
+    """``check_exports(package, modules)``: see ``_check_exports``."""
+    return _check_exports

@@ -71,7 +71,7 @@ def test_cli_monitor_once_finds_drift_and_alerts_lists_it(trained_workdir, capsy
     assert main(["monitor", "--once", "--end", end.isoformat(), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["n_rows"] == 500
-    [version] = summary["versions"]
+    [version] = summary["results"]
     assert version["drifted_features"] == ["minutes"]
     assert {"rule": "feature_drift", "subject": "minutes"}.items() <= summary["firing"][0].items()
 

@@ -280,3 +280,13 @@ def test_settings_alias_wrapper_delegates_field_lookup(monkeypatch: pytest.Monke
     source = _CanonicalAliasKeys(Settings, EnvSettingsSource(Settings))
     value, key, _ = source.get_field_value(Settings.model_fields["home"], "home")
     assert (value, key) == ("/srv/dw", "home")
+
+
+def test_alert_rule_levels_must_be_ordered_and_name_the_key():
+    with pytest.raises(ConfigError, match=r"latency_p99_ms.*must not exceed critical"):
+        load_settings(alerts={"rules": {"latency_p99_ms": {"warning": 900, "critical": 100}}})
+    settings = load_settings(alerts={"rules": {"share_drifted": {"warning": 0.2}}})
+    assert (
+        settings.alerts.rules.share_drifted.warning,
+        settings.alerts.rules.share_drifted.critical,
+    ) == (0.2, 0.5)

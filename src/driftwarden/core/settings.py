@@ -153,11 +153,11 @@ class StoreSettings(_Section):
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
 
-class Thresholds(_Section):
-    """Warning and critical levels of one drift statistic (an effect size)."""
+class _Levels(_Section):
+    """A warning and a critical level, the warning not above the critical."""
 
-    warning: float = Field(gt=0)
-    critical: float = Field(gt=0)
+    warning: float
+    critical: float
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -167,6 +167,13 @@ class Thresholds(_Section):
                 "swap them or raise critical"
             )
         return self
+
+
+class Thresholds(_Levels):
+    """Warning and critical levels of one drift statistic (an effect size)."""
+
+    warning: float = Field(gt=0)
+    critical: float = Field(gt=0)
 
 
 # One class per method, so that setting one level (DRIFTWARDEN_MONITOR__DRIFT__PSI__CRITICAL)
@@ -261,21 +268,12 @@ class MonitorSettings(_Section):
     drift: DriftThresholds = Field(default_factory=DriftThresholds)
 
 
-class LevelRule(_Section):
+class LevelRule(_Levels):
     """A rule that fires at a warning and a critical level of one figure (inclusive)."""
 
     enabled: bool = True
     warning: float = Field(ge=0)
     critical: float = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if self.warning > self.critical:
-            raise ValueError(
-                f"warning ({self.warning}) must not exceed critical ({self.critical}); "
-                "swap them or raise critical"
-            )
-        return self
 
 
 class ShareDriftedRule(LevelRule):

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from driftwarden.core import Clock, Settings
 from driftwarden.monitoring.alerts import AlertManager, AlertSummary
@@ -39,6 +40,47 @@ class MonitorReport:
     def firing(self) -> list[Check]:
         """The checks at info, warning or critical."""
         return [check for check in self.checks if check.firing]
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the run found, as plain JSON types (what ``monitor --once --json`` prints and
+        ``POST /v1/monitoring/run`` answers)."""
+        outcome = self.outcome
+        return {
+            "run_id": outcome.run_id,
+            "window_start": outcome.window_start.isoformat(),
+            "window_end": outcome.window_end.isoformat(),
+            "n_rows": outcome.n_rows,
+            "read_seconds": outcome.read_seconds,
+            "stats_seconds": outcome.stats_seconds,
+            "results": [
+                {
+                    "model_version": r.model_version,
+                    "n_rows": r.n_rows,
+                    "severity": r.severity,
+                    "drifted_features": r.report.drifted_features,
+                    "n_labelled": r.n_labelled,
+                    "realised": r.performance,
+                    "estimated": r.estimated,
+                }
+                for r in outcome.results
+            ],
+            "firing": [
+                {
+                    "rule": c.rule,
+                    "model_version": c.model_version,
+                    "subject": c.subject,
+                    "severity": c.severity,
+                    "message": c.message,
+                }
+                for c in self.firing
+            ],
+            "alerts": {
+                "opened": self.alerts.opened,
+                "escalated": self.alerts.escalated,
+                "resolved": self.alerts.resolved,
+                "failed_deliveries": self.alerts.failed_deliveries,
+            },
+        }
 
 
 class Monitor:

@@ -63,40 +63,6 @@ def _end(text: str | None) -> datetime | None:
     return end
 
 
-def _summary(report: MonitorReport) -> dict[str, Any]:
-    outcome = report.outcome
-    return {
-        "run_id": outcome.run_id,
-        "window_start": outcome.window_start.isoformat(),
-        "window_end": outcome.window_end.isoformat(),
-        "n_rows": outcome.n_rows,
-        "read_seconds": round(outcome.read_seconds, 4),
-        "stats_seconds": round(outcome.stats_seconds, 4),
-        "versions": [
-            {
-                "model_version": r.model_version,
-                "n_rows": r.n_rows,
-                "severity": r.severity,
-                "drifted_features": r.report.drifted_features,
-                "n_labelled": r.n_labelled,
-                "realised": r.performance,
-                "estimated": r.estimated,
-            }
-            for r in outcome.results
-        ],
-        "firing": [
-            {"rule": c.rule, "subject": c.subject, "severity": c.severity, "message": c.message}
-            for c in report.firing
-        ],
-        "alerts": {
-            "opened": report.alerts.opened,
-            "escalated": report.alerts.escalated,
-            "resolved": report.alerts.resolved,
-            "failed_deliveries": report.alerts.failed_deliveries,
-        },
-    }
-
-
 def _print(report: MonitorReport) -> None:
     outcome = report.outcome
     print(
@@ -131,7 +97,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0  # pragma: no cover - the loop ends by an interrupt only
     report = monitor.run_once(_end(args.end))
     if args.json:
-        print(json.dumps(_summary(report), indent=2, default=str))
+        print(json.dumps(report.to_dict(), indent=2))
     else:
         _print(report)
     return 0

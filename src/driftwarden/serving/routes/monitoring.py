@@ -66,58 +66,52 @@ async def runs(
     return {"model": state.model_name, "runs": found}
 
 
+Feature = Annotated[str | None, Query(description="One feature; all when omitted.")]
+
+
+async def _history(
+    state: Any, feature: str | None, start: datetime | None, end: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    check_range(start, end)
+    return await asyncio.to_thread(
+        feature_history,
+        state.engine,
+        state.model_name,
+        feature=feature,
+        start=start,
+        end=end,
+        limit=limit,
+    )
+
+
 @router.get("/v1/monitoring/drift", dependencies=[PredictKey], summary="Per-feature drift")
 async def drift(
     state: State,
-    feature: Annotated[str | None, Query(description="One feature; all when omitted.")] = None,
+    feature: Feature = None,
     start: Start = None,
     end: End = None,
     limit: Limit = 10_000,
 ) -> dict[str, Any]:
     """Each feature's drift verdict over time, oldest first: method, statistic, thresholds,
     p-value, severity and sample sizes of every window."""
-    check_range(start, end)
-    found = await asyncio.to_thread(
-        feature_history,
-        state.engine,
-        state.model_name,
-        feature=feature,
-        start=start,
-        end=end,
-        limit=limit,
-    )
-    return {
-        "model": state.model_name,
-        "points": [{k: v for k, v in row.items() if not k.endswith("_rate")} for row in found],
-    }
+    found = await _history(state, feature, start, end, limit)
+    points = [{k: v for k, v in row.items() if not k.endswith("_rate")} for row in found]
+    return {"model": state.model_name, "points": points}
 
 
 @router.get("/v1/monitoring/quality", dependencies=[PredictKey], summary="Data quality")
 async def quality(
     state: State,
-    feature: Annotated[str | None, Query(description="One feature; all when omitted.")] = None,
+    feature: Feature = None,
     start: Start = None,
     end: End = None,
     limit: Limit = 10_000,
 ) -> dict[str, Any]:
     """Each feature's missing, invalid, out-of-range and unseen-category rates over time."""
-    check_range(start, end)
-    found = await asyncio.to_thread(
-        feature_history,
-        state.engine,
-        state.model_name,
-        feature=feature,
-        start=start,
-        end=end,
-        limit=limit,
-    )
+    found = await _history(state, feature, start, end, limit)
     keep = ("model_version", "window_end", "feature", "n_current")
-    return {
-        "model": state.model_name,
-        "points": [
-            {k: v for k, v in row.items() if k in keep or k.endswith("_rate")} for row in found
-        ],
-    }
+    points = [{k: v for k, v in row.items() if k in keep or k.endswith("_rate")} for row in found]
+    return {"model": state.model_name, "points": points}
 
 
 @router.get("/v1/monitoring/performance", dependencies=[PredictKey], summary="Performance")
@@ -154,34 +148,5 @@ async def performance(
 async def run_now(state: State) -> dict[str, Any]:
     """Run the monitor now over the window ending now, apply the alert rules, and return what
     it found (the loop keeps its own schedule)."""
-    monitor = state.monitor
-    report = await asyncio.to_thread(monitor.run_once)
-    outcome = report.outcome
-    return {
-        "run_id": outcome.run_id,
-        "window_start": outcome.window_start,
-        "window_end": outcome.window_end,
-        "n_rows": outcome.n_rows,
-        "read_seconds": outcome.read_seconds,
-        "stats_seconds": outcome.stats_seconds,
-        "results": [
-            {
-                "model_version": r.model_version,
-                "n_rows": r.n_rows,
-                "severity": r.severity,
-                "drifted_features": r.report.drifted_features,
-                "n_labelled": r.n_labelled,
-            }
-            for r in outcome.results
-        ],
-        "firing": [
-            {"rule": c.rule, "subject": c.subject, "severity": c.severity, "message": c.message}
-            for c in report.firing
-        ],
-        "alerts": {
-            "opened": report.alerts.opened,
-            "escalated": report.alerts.escalated,
-            "resolved": report.alerts.resolved,
-            "failed_deliveries": report.alerts.failed_deliveries,
-        },
-    }
+    report = await asyncio.to_thread(state.monitor.run_once)
+    return report.to_dict()
