@@ -6,7 +6,8 @@ import contextlib
 import sqlite3
 from datetime import timedelta
 
-from driftwarden.store import feature_history, list_alerts, list_runs
+from driftwarden.stats import Adwin
+from driftwarden.store import feature_history, list_alerts, list_runs, load_state
 
 HOUR = timedelta(hours=1)
 
@@ -172,3 +173,15 @@ def test_monitor_loop_runs_on_its_interval_and_survives_failures(
     assert count("failed") >= 2
     assert count("ok") >= 2
     assert {r["status"] for r in list_runs(served.engine, "churn", limit=100)} == {"ok"}
+
+
+def test_score_detector_sees_every_row_once_across_overlaps_and_pauses(make_served, churn_frame):
+    served = make_served(monitor={"window": "PT1H"})
+    served.traffic(churn_frame(100, seed=21), over=HOUR / 2, requests=2)
+    served.monitor.run_once()  # the first half hour
+    served.traffic(churn_frame(100, seed=22), over=HOUR / 2, requests=2)
+    served.monitor.run_once()  # overlaps the first run's window
+    served.traffic(churn_frame(300, seed=23), over=3 * HOUR, requests=6)
+    served.monitor.run_once()  # after a pause longer than the window
+    [state] = load_state(served.engine, "churn:adwin:score:v1").values()
+    assert Adwin.from_state(state).n_ == 500

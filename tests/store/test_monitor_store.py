@@ -10,6 +10,7 @@ import pytest
 
 from driftwarden.core import StoreUnavailableError
 from driftwarden.store import (
+    count_between,
     create_store_engine,
     feature_history,
     insert_alert,
@@ -34,16 +35,23 @@ START = datetime(2024, 1, 1, tzinfo=UTC)  # the time of make_row's row 0
 MINUTE = timedelta(minutes=1)
 
 
-def test_read_window_yields_the_window_in_chunks_oldest_first(migrated, make_row):
+def test_read_window_yields_the_window_as_json_lines_oldest_first(migrated, make_row):
     rows = [make_row(i, version=1 + i % 2) for i in range(10)]
+    rows.append(make_row(10, features={"note": 'a "quoted" \\ back\\slash', "tenure": 1.5}))
     insert_rows(migrated, rows)
-    chunks = list(read_window(migrated, START + 2 * MINUTE, START + 9 * MINUTE, chunk_rows=3))
-    assert [len(c) for c in chunks] == [3, 3, 1]
-    assert [v for c in chunks for v in c.model_version.tolist()] == [1, 2, 1, 2, 1, 2, 1]
-    assert [s for c in chunks for s in c.score.tolist()] == [i / 1000 for i in range(2, 9)]
-    assert json.loads(chunks[0].features[0]) == {"tenure": 2, "contract": "month"}
-    assert chunks[0].variant.tolist() == ["champion"] * 3
+    chunks = list(read_window(migrated, START + 2 * MINUTE, START + 11 * MINUTE, chunk_rows=3))
+    assert sum(len(c) for c in chunks) == 9
+    assert all(c.lines.count(b"\n") == len(c) for c in chunks)
+    objects = [json.loads(line) for c in chunks for line in c.lines.splitlines()]
+    assert [o["v"] for o in objects] == [1, 2, 1, 2, 1, 2, 1, 2, 1]
+    assert [o["s"] for o in objects] == [i / 1000 for i in range(2, 11)]
+    assert {o["r"] for o in objects} == {"champion"}
+    assert [o["l"] for o in objects] == [1.5] * 9
+    assert objects[0]["f"] == {"tenure": 2, "contract": "month"}
+    # Quotes and backslashes come back as they went in.
+    assert objects[-1]["f"] == {"note": 'a "quoted" \\ back\\slash', "tenure": 1.5}
     assert versions_between(migrated, START, START + 9 * MINUTE) == [1, 2]
+    assert count_between(migrated, START, START + 9 * MINUTE) == 9
     versions, scores = scores_between(migrated, START + 8 * MINUTE, START + 10 * MINUTE)
     assert (versions.tolist(), scores.tolist()) == ([1, 2], [0.008, 0.009])
     with pytest.raises(ValueError, match="chunk_rows must be >= 1"):
@@ -84,6 +92,18 @@ def test_labelled_scores_and_newly_labelled_follow_arrival(migrated, make_row):
     assert first.true_label.tolist() == [1, 0]
     created, later = newly_labelled(migrated, START + 61 * MINUTE, START + 91 * MINUTE)
     assert (created, later.score.tolist()) == ([START + 2 * MINUTE], [0.002])
+    # A shadow row takes the label of the request it shadows.
+    shadow = make_row(4, request_id="req-00004:shadow", variant="shadow", score=0.9,
+                      parent_request_id="req-00004", version=2)  # fmt: skip
+    insert_rows(migrated, [shadow])
+    record_labels(migrated, {"req-00004": 1}, received_at=START + 120 * MINUTE)
+    created, shadowed = newly_labelled(migrated, START + 91 * MINUTE, START + 121 * MINUTE)
+    assert created == [START + 4 * MINUTE] * 2
+    assert sorted(zip(shadowed.variant.tolist(), shadowed.model_version.tolist(), strict=True)) == [
+        ("champion", 1),
+        ("shadow", 2),
+    ]
+    assert shadowed.true_label.tolist() == [1, 1]
     empty = labelled_scores(migrated, START + 50 * MINUTE, START + 51 * MINUTE)
     assert len(empty) == 0
 

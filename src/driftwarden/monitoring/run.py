@@ -39,6 +39,7 @@ from driftwarden.stats import (
 )
 from driftwarden.stats.metrics import classification_metrics
 from driftwarden.store import (
+    count_between,
     labelled_scores,
     load_state,
     newly_labelled,
@@ -246,8 +247,26 @@ class WindowRunner:
     def _state_key(self, suffix: str) -> str:
         return f"{self.model_name}:{suffix}"
 
+    def _score_stream(
+        self, frame: WindowFrame, start: datetime, since: datetime
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """The versions and scores of the rows created since ``since``, oldest first.
+
+        The window's own rows are already in memory, in the same order: the rows before
+        ``since`` are counted (an index-only query), not read again; only a gap before the
+        window (after a pause longer than the window) is read from the store.
+        """
+        if since >= start:
+            skip = count_between(self.engine, start, since)
+            return frame.model_version[skip:], frame.score[skip:]
+        gap_versions, gap_scores = scores_between(self.engine, since, start)
+        return (
+            np.concatenate([gap_versions, frame.model_version]),
+            np.concatenate([gap_scores, frame.score]),
+        )
+
     def _detectors(
-        self, start: datetime, end: datetime, state: dict[str, str]
+        self, frame: WindowFrame, start: datetime, end: datetime, state: dict[str, str]
     ) -> tuple[list[DetectorChange], dict[str, str | None], list[tuple[datetime, int]]]:
         """Feed the labelled errors and the scores that arrived since the last run to ADWIN."""
         changes: list[DetectorChange] = []
@@ -263,7 +282,7 @@ class WindowRunner:
         streams: list[tuple[str, NDArray[np.int64], NDArray[np.float64]]] = [
             ("error", labelled.model_version, errors.astype(np.float64))
         ]
-        versions, scores = scores_between(self.engine, min(since_scores, end), end)
+        versions, scores = self._score_stream(frame, start, min(since_scores, end))
         streams.append(("score", versions, scores))
         for stream, stream_versions, values in streams:
             for version in sorted({int(v) for v in stream_versions}):
@@ -354,7 +373,7 @@ class WindowRunner:
             is not None
         ]
         stats_seconds = time.perf_counter() - stats_began
-        changes, state_updates, touched = self._detectors(start, end, state)
+        changes, state_updates, touched = self._detectors(frame, start, end, state)
         self._recompute(touched, start)
         champion = self.references.champion()
         duration = time.perf_counter() - began

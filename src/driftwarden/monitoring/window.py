@@ -1,16 +1,16 @@
 """A window of logged predictions as columns: read from the store, features parsed column-wise.
 
 The features of a logged prediction are stored as JSON text. Parsing a million of them one by
-one in Python would cost more than all the statistics of the window, so each chunk is joined
-into newline-delimited JSON and parsed by pyarrow in one call, with the column types taken from
-the reference profiles (numeric columns as float64, categorical ones as text). A chunk that
-does not fit those types (a text value in a numeric column, which the data-quality check must
-count as invalid, not lose) is parsed row by row instead.
+one in Python would cost more than all the statistics of the window, so the store hands the
+window over as newline-delimited JSON, one object per row written by the database itself
+(:class:`~driftwarden.store.WindowChunk`), and pyarrow parses each chunk in one call, on every
+core, with the column types taken from the reference profiles (numeric columns as float64,
+categorical ones as text). A chunk that does not fit those types (a text value in a numeric
+column, which the data-quality check must count as invalid, not lose) is parsed row by row.
 """
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -60,58 +60,88 @@ def _arrow_type(kind: str) -> pa.DataType:
     return pa.float64() if kind == "numeric" else pa.string()
 
 
-def _parse_fast(lines: list[str], schema: pa.Schema) -> pd.DataFrame:
-    data = "\n".join(lines).encode()
-    options = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+def _row_schema(kinds: Mapping[str, str]) -> pa.Schema:
+    features = pa.struct([(name, _arrow_type(kind)) for name, kind in kinds.items()])
+    return pa.schema(
+        [("v", pa.int64()), ("r", pa.string()), ("s", pa.float64()), ("l", pa.float64()),
+         ("f", features)]
+    )  # fmt: skip
+
+
+def _strings(values: pa.ChunkedArray) -> NDArray[np.str_]:
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.str_)
+
+
+def _parse_fast(chunk: WindowChunk, kinds: Mapping[str, str]) -> WindowFrame:
+    options = pa_json.ParseOptions(
+        explicit_schema=_row_schema(kinds), unexpected_field_behavior="ignore"
+    )
     table = pa_json.read_json(
-        io.BytesIO(data),
-        read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(data) // 4 + 1)),
+        pa.BufferReader(chunk.lines),
+        # Blocks of a quarter of the chunk at least: pyarrow parses blocks in parallel.
+        read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(chunk.lines) // 4 + 1)),
         parse_options=options,
     )
-    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
-    return frame
+    struct = table.column("f").combine_chunks()
+    columns = {name: struct.field(name) for name in kinds}
+    features: pd.DataFrame = pa.table(columns).to_pandas(
+        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get
+    )
+    return WindowFrame(
+        table.column("v").to_numpy(),
+        _strings(table.column("r")),
+        table.column("s").to_numpy(),
+        table.column("l").to_numpy(),
+        features,
+    )
 
 
-def _parse_slow(lines: list[str], kinds: Mapping[str, str]) -> pd.DataFrame:
-    rows = [json.loads(line) for line in lines]
+def _parse_slow(chunk: WindowChunk, kinds: Mapping[str, str]) -> WindowFrame:
+    rows = [json.loads(line) for line in chunk.lines.splitlines() if line]
     columns: dict[str, Any] = {}
     for name, kind in kinds.items():
-        values = [row.get(name) for row in rows]
+        values = [row["f"].get(name) for row in rows]
         if kind == "categorical":
             values = [None if v is None else str(v) for v in values]
         columns[name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(columns)
+    return WindowFrame(
+        np.array([row["v"] for row in rows], dtype=np.int64),
+        np.array([row["r"] for row in rows], dtype=np.str_),
+        np.array([row["s"] for row in rows], dtype=np.float64),
+        np.array([row["l"] for row in rows], dtype=np.float64),
+        pd.DataFrame(columns, index=pd.RangeIndex(len(rows))),
+    )
 
 
-def parse_features(lines: list[str], kinds: Mapping[str, str]) -> pd.DataFrame:
-    """The features named in ``kinds`` of rows given as JSON text, one column each."""
-    if not lines:
-        return pd.DataFrame({name: pd.Series([], dtype=object) for name in kinds})
-    schema = pa.schema([(name, _arrow_type(kind)) for name, kind in kinds.items()])
+def parse_chunk(chunk: WindowChunk, kinds: Mapping[str, str]) -> WindowFrame:
+    """The rows of one chunk as columns, with the features named in ``kinds``.
+
+    A value of another type than its feature's kind (text in a numeric column) fails the fast
+    parse, and the chunk is parsed row by row, keeping such values for the quality check.
+    """
     try:
-        return _parse_fast(lines, schema)
+        return _parse_fast(chunk, kinds)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return _parse_slow(lines, kinds)
+        return _parse_slow(chunk, kinds)
+
+
+def _empty(kinds: Mapping[str, str]) -> WindowFrame:
+    empty = np.empty(0)
+    features = pd.DataFrame({name: pd.Series([], dtype=object) for name in kinds})
+    return WindowFrame(empty.astype(np.int64), empty.astype(np.str_), empty, empty, features)
 
 
 def assemble(chunks: Iterable[WindowChunk], kinds: Mapping[str, str]) -> WindowFrame:
     """Parse and join the chunks of a window."""
-    parts = list(chunks)
-    frames = [parse_features(chunk.features, kinds) for chunk in parts]
+    parts = [parse_chunk(chunk, kinds) for chunk in chunks if chunk.n_rows]
     if not parts:
-        empty = np.empty(0)
-        return WindowFrame(
-            empty.astype(np.int64),
-            empty.astype(np.str_),
-            empty,
-            empty,
-            parse_features([], kinds),
-        )
-    features = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return _empty(kinds)
+    if len(parts) == 1:
+        return parts[0]
     return WindowFrame(
-        np.concatenate([c.model_version for c in parts]),
-        np.concatenate([c.variant for c in parts]),
-        np.concatenate([c.score for c in parts]),
-        np.concatenate([c.latency_ms for c in parts]),
-        features,
+        np.concatenate([p.model_version for p in parts]),
+        np.concatenate([p.variant for p in parts]),
+        np.concatenate([p.score for p in parts]),
+        np.concatenate([p.latency_ms for p in parts]),
+        pd.concat([p.features for p in parts], ignore_index=True),
     )

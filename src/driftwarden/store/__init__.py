@@ -61,6 +61,7 @@ from driftwarden.store.tables import (
 from driftwarden.store.windows import (
     LabelledScores,
     WindowChunk,
+    count_between,
     labelled_scores,
     newly_labelled,
     read_window,
@@ -101,6 +102,7 @@ __all__ = [
     "alembic_config",
     "alert_events",
     "check_reachable",
+    "count_between",
     "count_predictions",
     "create_store_engine",
     "current_routing",

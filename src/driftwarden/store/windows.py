@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Engine, Text, cast, func, select
+from sqlalchemy import Connection, Engine, Text, and_, func, select, union_all
 from sqlalchemy.exc import DBAPIError
 
 from driftwarden.store.engine import is_outage, outage_error
@@ -25,6 +25,7 @@ from driftwarden.store.tables import Label, Prediction
 __all__ = [
     "LabelledScores",
     "WindowChunk",
+    "count_between",
     "labelled_scores",
     "newly_labelled",
     "read_window",
@@ -36,20 +37,24 @@ __all__ = [
 #: Rows fetched from the database per chunk: large enough that per-chunk costs vanish, small
 #: enough that a million-row window never holds every row's text at once.
 CHUNK_ROWS = 100_000
+# What a logged row takes as JSON, about, to cut PostgreSQL's byte stream into chunks of rows.
+_BYTES_PER_ROW = 500
 
 
 @dataclass(frozen=True, slots=True)
 class WindowChunk:
-    """Consecutive rows of a window, column by column (``features`` as stored JSON text)."""
+    """Consecutive rows of a window as newline-delimited JSON, one object per row:
+    ``{"v": model_version, "r": variant, "s": score, "l": latency_ms, "f": {features}}``.
 
-    model_version: NDArray[np.int64]
-    variant: NDArray[np.str_]
-    score: NDArray[np.float64]
-    latency_ms: NDArray[np.float64]
-    features: list[str]
+    The database writes these objects itself, so a million rows reach the monitor as a few
+    large byte strings that one parser call turns into columns, not as a million row objects.
+    """
+
+    lines: bytes
+    n_rows: int
 
     def __len__(self) -> int:
-        return len(self.features)
+        return self.n_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,53 @@ class LabelledScores:
         return len(self.received_at)
 
 
+def _postgres_chunks(
+    connection: Connection, start: datetime, end: datetime, chunk_bytes: int
+) -> Iterator[WindowChunk]:
+    """COPY the window out as text, one JSON object per line, cut into chunks at line ends."""
+    statement = (
+        "COPY (SELECT json_build_object('v', model_version, 'r', variant, 's', score, "
+        "'l', latency_ms, 'f', features) FROM predictions "
+        "WHERE created_at >= %s AND created_at < %s ORDER BY created_at, id) TO STDOUT"
+    )
+    raw = connection.connection.dbapi_connection
+    pending = bytearray()
+    with raw.cursor() as cursor, cursor.copy(statement, (start, end)) as copy:  # type: ignore[union-attr]
+        for block in copy:
+            pending += block
+            if len(pending) >= chunk_bytes:
+                cut = pending.rindex(b"\n") + 1
+                yield _chunk(bytes(pending[:cut]))
+                del pending[:cut]
+    if pending:
+        yield _chunk(bytes(pending))
+
+
+def _chunk(text: bytes) -> WindowChunk:
+    # COPY's text format doubles every backslash; JSON text holds no raw control characters,
+    # which are the only other thing it escapes.
+    if b"\\" in text:
+        text = text.replace(b"\\\\", b"\\")
+    return WindowChunk(text, text.count(b"\n"))
+
+
+def _generic_chunks(
+    connection: Connection, start: datetime, end: datetime, chunk_rows: int
+) -> Iterator[WindowChunk]:
+    row = func.json_object(
+        "v", Prediction.model_version, "r", Prediction.variant, "s", Prediction.score,
+        "l", Prediction.latency_ms, "f", func.json(Prediction.features), type_=Text,
+    )  # fmt: skip
+    query = (
+        select(row)
+        .where(Prediction.created_at >= start, Prediction.created_at < end)
+        .order_by(Prediction.created_at, Prediction.id)
+    )
+    result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
+    for lines in result.scalars().partitions(chunk_rows):
+        yield WindowChunk(("\n".join(lines) + "\n").encode(), len(lines))
+
+
 def read_window(
     engine: Engine,
     start: datetime,
@@ -73,7 +125,10 @@ def read_window(
     *,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[WindowChunk]:
-    """Yield the window's rows in chunks of at most ``chunk_rows``, oldest first.
+    """Yield the window's rows in chunks (of about ``chunk_rows``), oldest first.
+
+    PostgreSQL copies the rows out (``COPY ... TO STDOUT``), SQLite selects one JSON text per
+    row; either way the database builds each row's JSON object.
 
     Raises
     ------
@@ -85,32 +140,12 @@ def read_window(
     _require_window(start, end)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
-    query = (
-        select(
-            Prediction.model_version,
-            Prediction.variant,
-            Prediction.score,
-            Prediction.latency_ms,
-            # As text: the driver would otherwise build a dict per row, the costliest step.
-            cast(Prediction.features, Text),
-        )
-        .where(Prediction.created_at >= start, Prediction.created_at < end)
-        .order_by(Prediction.created_at, Prediction.id)
-    )
     try:
         with engine.connect() as connection:
-            result = connection.execution_options(
-                stream_results=True, yield_per=chunk_rows
-            ).execute(query)
-            for rows in result.partitions(chunk_rows):
-                versions, variants, scores, latencies, features = zip(*rows, strict=True)
-                yield WindowChunk(
-                    np.fromiter(versions, dtype=np.int64, count=len(rows)),
-                    np.array(variants, dtype=np.str_),
-                    np.fromiter(scores, dtype=np.float64, count=len(rows)),
-                    np.fromiter(latencies, dtype=np.float64, count=len(rows)),
-                    list(features),
-                )
+            if engine.dialect.name == "postgresql":
+                yield from _postgres_chunks(connection, start, end, chunk_rows * _BYTES_PER_ROW)
+            else:
+                yield from _generic_chunks(connection, start, end, chunk_rows)
     except DBAPIError as exc:
         if not is_outage(exc):
             raise
@@ -191,21 +226,40 @@ def newly_labelled(
     The monitor feeds them to its error-stream detector and recomputes the performance of the
     windows they fall in.
     """
-    query = (
-        select(
-            Prediction.created_at,
-            Prediction.model_version,
-            Prediction.variant,
-            Prediction.score,
-            Label.label,
-            Label.received_at,
+
+    # Two joins on indexed columns (an answered row by its own id, a shadow row by its
+    # parent's), not one on coalesce(...), which no index serves: the labels that arrived are
+    # few, the predictions many.
+    def arrived(on: Any) -> Any:
+        query = (
+            select(
+                Prediction.created_at,
+                Prediction.id,
+                Prediction.model_version,
+                Prediction.variant,
+                Prediction.score,
+                Label.label,
+                Label.received_at,
+            )
+            .select_from(Label)
+            .join(Prediction, on)
+            .where(Label.received_at < until)
         )
-        .join(Prediction, Label.request_id == _LABELLED_BY)
-        .where(Label.received_at < until)
-        .order_by(Label.received_at, Prediction.created_at, Prediction.id)
+        return query if since is None else query.where(Label.received_at >= since)
+
+    answered = and_(
+        Prediction.request_id == Label.request_id, Prediction.parent_request_id.is_(None)
     )
-    if since is not None:
-        query = query.where(Label.received_at >= since)
+    both = union_all(arrived(answered), arrived(Prediction.parent_request_id == Label.request_id))
+    ordered = both.subquery()
+    query = select(
+        ordered.c.created_at,
+        ordered.c.model_version,
+        ordered.c.variant,
+        ordered.c.score,
+        ordered.c.label,
+        ordered.c.received_at,
+    ).order_by(ordered.c.received_at, ordered.c.created_at, ordered.c.id)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return [row[0] for row in rows], _labelled([row[1:] for row in rows])
@@ -238,3 +292,15 @@ def scores_between(
     versions = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     scores = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
     return versions, scores
+
+
+def count_between(engine: Engine, start: datetime, end: datetime) -> int:
+    """How many rows the window holds (read from the window index alone)."""
+    _require_window(start, end)
+    query = (
+        select(func.count())
+        .select_from(Prediction)
+        .where(Prediction.created_at >= start, Prediction.created_at < end)
+    )
+    with engine.connect() as connection:
+        return int(connection.scalar(query) or 0)
