@@ -9,7 +9,7 @@ import pandas as pd
 
 from driftwarden.monitoring import assemble
 from driftwarden.monitoring.window import parse_chunk
-from driftwarden.store import PredictionRow, WindowChunk, insert_rows
+from driftwarden.store import PredictionRow, WindowChunk, WindowColumns, insert_rows
 
 KINDS = {"usage": "numeric", "plan": "categorical"}
 
@@ -41,6 +41,23 @@ def test_parse_falls_back_row_by_row_on_values_of_another_type():
     assert frame.features["usage"].tolist() == ["lots", 4.0]
     assert frame.features["plan"].tolist() == ["3", "pro"]
     assert frame.model_version.tolist() == [2, 2]
+
+
+def test_parse_takes_the_columns_beside_features_only_lines():
+    lines = b'{"usage": 1, "plan": "a"}\n{"usage": "x", "plan": "b"}\n'
+    columns = WindowColumns(
+        np.array([3, 3]), np.array(["shadow", "shadow"]), np.array([0.1, 0.9]), np.array([1.0, 2.0])
+    )
+    frame = parse_chunk(WindowChunk(lines, 2, columns), KINDS)  # text in usage: the slow path
+    assert frame.features["usage"].tolist() == [1, "x"]
+    assert frame.score.tolist() == [0.1, 0.9]
+    fast = parse_chunk(WindowChunk(b'{"usage": 1, "plan": "a"}\n', 1, _first(columns)), KINDS)
+    assert fast.features["usage"].tolist() == [1.0]
+    assert fast.variant.tolist() == ["shadow"]
+
+
+def _first(columns):
+    return WindowColumns(*(getattr(columns, name)[:1] for name in WindowColumns.__slots__))
 
 
 def test_assemble_joins_chunks_and_keeps_an_empty_window_typed():

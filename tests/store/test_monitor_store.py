@@ -3,6 +3,7 @@ scores, runs and results, state, and alerts."""
 
 from __future__ import annotations
 
+import gc
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +36,20 @@ START = datetime(2024, 1, 1, tzinfo=UTC)  # the time of make_row's row 0
 MINUTE = timedelta(minutes=1)
 
 
+def _rows(chunk):
+    """The chunk's rows as ``{"v", "r", "s", "l", "f"}``, from either of its two forms."""
+    objects = [json.loads(line) for line in chunk.lines.splitlines()]
+    if chunk.columns is None:
+        return objects
+    c = chunk.columns
+    return [
+        {"v": int(v), "r": str(r), "s": float(s), "l": float(lat), "f": f}
+        for v, r, s, lat, f in zip(
+            c.model_version, c.variant, c.score, c.latency_ms, objects, strict=True
+        )
+    ]
+
+
 def test_read_window_yields_the_window_as_json_lines_oldest_first(migrated, make_row):
     rows = [make_row(i, version=1 + i % 2) for i in range(10)]
     rows.append(make_row(10, features={"note": 'a "quoted" \\ back\\slash', "tenure": 1.5}))
@@ -42,7 +57,7 @@ def test_read_window_yields_the_window_as_json_lines_oldest_first(migrated, make
     chunks = list(read_window(migrated, START + 2 * MINUTE, START + 11 * MINUTE, chunk_rows=3))
     assert sum(len(c) for c in chunks) == 9
     assert all(c.lines.count(b"\n") == len(c) for c in chunks)
-    objects = [json.loads(line) for c in chunks for line in c.lines.splitlines()]
+    objects = [row for c in chunks for row in _rows(c)]
     assert [o["v"] for o in objects] == [1, 2, 1, 2, 1, 2, 1, 2, 1]
     assert [o["s"] for o in objects] == [i / 1000 for i in range(2, 11)]
     assert {o["r"] for o in objects} == {"champion"}
@@ -194,3 +209,29 @@ def test_alerts_filter_by_every_field(migrated):
     assert ids(rule="drift", model_name="churn") == [second, first]
     assert ids(start=START + MINUTE, end=START + 2 * MINUTE) == [second]
     assert ids(model_name="other") == []
+
+
+def test_window_scores_come_back_exactly(migrated, make_row):
+    # 17 significant digits: a JSON writer that rounds to 15 would change them.
+    scores = [0.12345678901234567, 1 / 3, 2.0**-40]
+    insert_rows(migrated, [make_row(i, score=v) for i, v in enumerate(scores)])
+    chunks = list(read_window(migrated, START, START + 5 * MINUTE))
+    assert [row["s"] for c in chunks for row in _rows(c)] == scores
+
+
+def test_the_collector_pause_nests_and_restores_the_collector():
+    from driftwarden.store.windows import _collector_paused
+
+    assert gc.isenabled()
+    with _collector_paused():
+        with _collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()

@@ -60,11 +60,14 @@ def _arrow_type(kind: str) -> pa.DataType:
     return pa.float64() if kind == "numeric" else pa.string()
 
 
+def _features_schema(kinds: Mapping[str, str]) -> pa.Schema:
+    return pa.schema([(name, _arrow_type(kind)) for name, kind in kinds.items()])
+
+
 def _row_schema(kinds: Mapping[str, str]) -> pa.Schema:
-    features = pa.struct([(name, _arrow_type(kind)) for name, kind in kinds.items()])
     return pa.schema(
         [("v", pa.int64()), ("r", pa.string()), ("s", pa.float64()), ("l", pa.float64()),
-         ("f", features)]
+         ("f", pa.struct(list(_features_schema(kinds))))]
     )  # fmt: skip
 
 
@@ -72,44 +75,55 @@ def _strings(values: pa.ChunkedArray) -> NDArray[np.str_]:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.str_)
 
 
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    frame: pd.DataFrame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    return frame
+
+
 def _parse_fast(chunk: WindowChunk, kinds: Mapping[str, str]) -> WindowFrame:
-    options = pa_json.ParseOptions(
-        explicit_schema=_row_schema(kinds), unexpected_field_behavior="ignore"
-    )
+    whole_rows = chunk.columns is None
+    schema = _row_schema(kinds) if whole_rows else _features_schema(kinds)
     table = pa_json.read_json(
         pa.BufferReader(chunk.lines),
         # Blocks of a quarter of the chunk at least: pyarrow parses blocks in parallel.
         read_options=pa_json.ReadOptions(block_size=max(1 << 20, len(chunk.lines) // 4 + 1)),
-        parse_options=options,
+        parse_options=pa_json.ParseOptions(
+            explicit_schema=schema, unexpected_field_behavior="ignore"
+        ),
     )
+    if chunk.columns is not None:
+        c = chunk.columns
+        return WindowFrame(c.model_version, c.variant, c.score, c.latency_ms, _to_pandas(table))
     struct = table.column("f").combine_chunks()
-    columns = {name: struct.field(name) for name in kinds}
-    features: pd.DataFrame = pa.table(columns).to_pandas(
-        types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get
-    )
+    features = pa.table({name: struct.field(name) for name in kinds})
     return WindowFrame(
         table.column("v").to_numpy(),
         _strings(table.column("r")),
         table.column("s").to_numpy(),
         table.column("l").to_numpy(),
-        features,
+        _to_pandas(features),
     )
 
 
 def _parse_slow(chunk: WindowChunk, kinds: Mapping[str, str]) -> WindowFrame:
-    rows = [json.loads(line) for line in chunk.lines.splitlines() if line]
+    objects = [json.loads(line) for line in chunk.lines.splitlines() if line]
+    rows = objects if chunk.columns is None else [{"f": o} for o in objects]
     columns: dict[str, Any] = {}
     for name, kind in kinds.items():
         values = [row["f"].get(name) for row in rows]
         if kind == "categorical":
             values = [None if v is None else str(v) for v in values]
         columns[name] = pd.Series(values, dtype=object)
+    features = pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+    if chunk.columns is not None:
+        c = chunk.columns
+        return WindowFrame(c.model_version, c.variant, c.score, c.latency_ms, features)
     return WindowFrame(
         np.array([row["v"] for row in rows], dtype=np.int64),
         np.array([row["r"] for row in rows], dtype=np.str_),
         np.array([row["s"] for row in rows], dtype=np.float64),
         np.array([row["l"] for row in rows], dtype=np.float64),
-        pd.DataFrame(columns, index=pd.RangeIndex(len(rows))),
+        features,
     )
 
 

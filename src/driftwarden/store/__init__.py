@@ -61,6 +61,7 @@ from driftwarden.store.tables import (
 from driftwarden.store.windows import (
     LabelledScores,
     WindowChunk,
+    WindowColumns,
     count_between,
     labelled_scores,
     newly_labelled,
@@ -97,6 +98,7 @@ __all__ = [
     "StoredRouting",
     "UtcDateTime",
     "WindowChunk",
+    "WindowColumns",
     "active_alerts",
     "add_alert_events",
     "alembic_config",

@@ -8,6 +8,9 @@ which the monitor parses column-wise in one call per chunk. Windows are half-ope
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Connection, Engine, Text, and_, func, select, union_all
+from sqlalchemy import Connection, Engine, Text, and_, cast, func, select, union_all
 from sqlalchemy.exc import DBAPIError
 
 from driftwarden.store.engine import is_outage, outage_error
@@ -25,6 +28,7 @@ from driftwarden.store.tables import Label, Prediction
 __all__ = [
     "LabelledScores",
     "WindowChunk",
+    "WindowColumns",
     "count_between",
     "labelled_scores",
     "newly_labelled",
@@ -42,16 +46,30 @@ _BYTES_PER_ROW = 500
 
 
 @dataclass(frozen=True, slots=True)
-class WindowChunk:
-    """Consecutive rows of a window as newline-delimited JSON, one object per row:
-    ``{"v": model_version, "r": variant, "s": score, "l": latency_ms, "f": {features}}``.
+class WindowColumns:
+    """Who scored each row of a chunk, the score and the latency."""
 
-    The database writes these objects itself, so a million rows reach the monitor as a few
-    large byte strings that one parser call turns into columns, not as a million row objects.
+    model_version: NDArray[np.int64]
+    variant: NDArray[np.str_]
+    score: NDArray[np.float64]
+    latency_ms: NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChunk:
+    """Consecutive rows of a window as newline-delimited JSON, one object per row.
+
+    Without ``columns`` each object is a whole row, ``{"v": model_version, "r": variant,
+    "s": score, "l": latency_ms, "f": {features}}``, written by the database itself
+    (PostgreSQL); with ``columns`` it is the row's features, and the rest is in ``columns``
+    (SQLite, whose JSON functions round numbers to 15 digits). Either way a million
+    rows reach the monitor as a few large byte strings that one parser call turns into columns,
+    not as a million row objects.
     """
 
     lines: bytes
     n_rows: int
+    columns: WindowColumns | None = None
 
     def __len__(self) -> int:
         return self.n_rows
@@ -101,21 +119,71 @@ def _chunk(text: bytes) -> WindowChunk:
     return WindowChunk(text, text.count(b"\n"))
 
 
+class _CollectorPause:
+    """Keeps the cyclic garbage collector from running while a window's rows are fetched.
+
+    Fetching allocates millions of short-lived row objects, none of them in a cycle, and each
+    allocation threshold they pass sets off a collection that walks every object of the
+    process: 4-5 s of a million-row read. Pausing only postpones collection; the pauses of
+    concurrent reads are counted, and the last one to end restores the collector.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = True
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._was_enabled:
+                    gc.enable()
+
+
+_collector_paused = _CollectorPause()
+
+
 def _generic_chunks(
     connection: Connection, start: datetime, end: datetime, chunk_rows: int
 ) -> Iterator[WindowChunk]:
-    row = func.json_object(
-        "v", Prediction.model_version, "r", Prediction.variant, "s", Prediction.score,
-        "l", Prediction.latency_ms, "f", func.json(Prediction.features), type_=Text,
-    )  # fmt: skip
     query = (
-        select(row)
+        select(
+            Prediction.model_version,
+            Prediction.variant,
+            Prediction.score,
+            Prediction.latency_ms,
+            # As text: the driver would otherwise build a dict per row.
+            cast(Prediction.features, Text),
+        )
         .where(Prediction.created_at >= start, Prediction.created_at < end)
         .order_by(Prediction.created_at, Prediction.id)
     )
     result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
-    for lines in result.scalars().partitions(chunk_rows):
-        yield WindowChunk(("\n".join(lines) + "\n").encode(), len(lines))
+    while True:
+        with _collector_paused():
+            rows = result.fetchmany(chunk_rows)
+            if not rows:
+                return
+            versions, variants, scores, latencies, features = zip(*rows, strict=True)
+            n = len(rows)
+            columns = WindowColumns(
+                np.fromiter(versions, dtype=np.int64, count=n),
+                np.array(variants, dtype=np.str_),
+                np.fromiter(scores, dtype=np.float64, count=n),
+                np.fromiter(latencies, dtype=np.float64, count=n),
+            )
+            lines = ("\n".join(features) + "\n").encode()
+            del rows, versions, variants, scores, latencies, features
+        yield WindowChunk(lines, n, columns)
 
 
 def read_window(
@@ -127,8 +195,8 @@ def read_window(
 ) -> Iterator[WindowChunk]:
     """Yield the window's rows in chunks (of about ``chunk_rows``), oldest first.
 
-    PostgreSQL copies the rows out (``COPY ... TO STDOUT``), SQLite selects one JSON text per
-    row; either way the database builds each row's JSON object.
+    PostgreSQL copies the rows out (``COPY ... TO STDOUT``) as JSON objects it writes itself;
+    SQLite's rows are fetched in chunks, with the garbage collector paused.
 
     Raises
     ------
