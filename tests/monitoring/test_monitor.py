@@ -185,3 +185,27 @@ def test_score_detector_sees_every_row_once_across_overlaps_and_pauses(make_serv
     served.monitor.run_once()  # after a pause longer than the window
     [state] = load_state(served.engine, "churn:adwin:score:v1").values()
     assert Adwin.from_state(state).n_ == 500
+
+
+def test_both_arms_of_a_shadow_experiment_get_realised_performance(
+    make_served, churn_frame, registry, trained_model
+):
+    registry.register(trained_model)  # version 2, the challenger
+    served = make_served(monitor={"window": "PT2H"})
+    admin = {"Authorization": "Bearer s3cret"}
+    assert served.http.post("/v1/admin/reload", headers=admin).status_code == 200
+    routing = served.http.put("/v1/admin/routing", headers=admin, json={"mode": "shadow"})
+    assert routing.status_code == 200, routing.text
+    served.traffic(churn_frame(300, seed=31), over=HOUR)
+    served.label(served.sent)
+    served.clock.advance(60)
+    report = served.monitor.run_once()
+    by_version = {r.model_version: r for r in report.outcome.results}
+    assert sorted(by_version) == [1, 2]
+    # The champion answered every request; the challenger's shadow scores take the labels of
+    # the requests they shadow.
+    assert by_version[1].n_rows == by_version[1].n_labelled == 300
+    assert by_version[2].n_rows == by_version[2].n_labelled == 300
+    assert by_version[2].performance["n"] == 300
+    # Each version is measured against its own reference profile.
+    assert by_version[2].profile is served.monitor.references.profile(2)
