@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import math
 import platform
 import time
@@ -410,3 +411,13 @@ def cpu_model() -> str | None:
         )
     except (OSError, StopIteration):
         return platform.processor() or None
+
+
+def write_results(output: Path, results: dict[str, Any], started: float) -> None:
+    """Add the run's total time to ``results`` and write them to ``output`` as JSON."""
+    results["total_seconds"] = time.perf_counter() - started
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(
+        json.dumps(finite_or_none(results), indent=2, sort_keys=True, default=str) + "\n"
+    )
+    print(f"\nwrote {output} ({results['total_seconds']:.0f} s in all)")

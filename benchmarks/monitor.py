@@ -49,7 +49,7 @@ import pandas as pd
 import psutil
 from numpy.typing import NDArray
 
-from _common import cpu_model, done, finite_or_none, fmt, ratio, step
+from _common import cpu_model, done, fmt, ratio, step, write_results
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "monitor.json"
@@ -1049,12 +1049,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     results = run(args)
     print_tables(results)
-    results["total_seconds"] = time.perf_counter() - started
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
-        json.dumps(finite_or_none(results), indent=2, sort_keys=True, default=str) + "\n"
-    )
-    print(f"\nwrote {args.output} ({results['total_seconds']:.0f} s in all)")
+    write_results(args.output, results, started)
     return 0
 
 
