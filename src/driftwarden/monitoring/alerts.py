@@ -21,7 +21,13 @@ from typing import Any
 
 from driftwarden.core import AlertSettings, Clock
 from driftwarden.core.errors import ConfigError
-from driftwarden.monitoring.channels import Channel, DeliveryOutcome, Notification, deliver
+from driftwarden.monitoring.channels import (
+    Channel,
+    DeliveryOutcome,
+    Notification,
+    deliver,
+    jsonable,
+)
 from driftwarden.monitoring.rules import SEVERITIES, Check
 from driftwarden.store import (
     active_alerts,
@@ -115,7 +121,7 @@ class AlertManager:
             "value": check.value,
             "threshold": check.threshold,
             "model_version": check.model_version,
-            "evidence": _jsonable(check.evidence),
+            "evidence": jsonable(check.evidence),
             "opened_at": now,
             "last_seen_at": now,
             "acknowledged_at": None,
@@ -147,7 +153,7 @@ class AlertManager:
             "message": check.message,
             "value": check.value,
             "threshold": check.threshold,
-            "evidence": _jsonable(check.evidence),
+            "evidence": jsonable(check.evidence),
             "clear_runs": 0,
         }
         events = []
@@ -287,16 +293,3 @@ class AlertManager:
                  "detail": {"by": by, "until": until.isoformat()}}  # fmt: skip
         update_alert(self.engine, alert_id, {"muted_until": until}, [event])
         return {**alert, "muted_until": until}
-
-
-def _jsonable(value: Any) -> Any:
-    """``value`` with every non-JSON leaf (a datetime, a numpy number) as text or a float."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)

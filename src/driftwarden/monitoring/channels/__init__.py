@@ -14,6 +14,7 @@ from driftwarden.monitoring.channels.base import (
     NotificationSeverity,
     channels_from_settings,
     deliver,
+    jsonable,
     redact,
 )
 from driftwarden.monitoring.channels.log import ALERTS_LOGGER, LogChannel
@@ -35,6 +36,7 @@ __all__ = [
     "build_message",
     "channels_from_settings",
     "deliver",
+    "jsonable",
     "redact",
     "sign",
 ]

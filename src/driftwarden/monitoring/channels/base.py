@@ -36,6 +36,7 @@ __all__ = [
     "NotificationSeverity",
     "channels_from_settings",
     "deliver",
+    "jsonable",
     "redact",
 ]
 
@@ -58,8 +59,9 @@ class DeliveryError(DriftwardenError):
     """
 
 
-def _jsonable(value: Any) -> Any:
-    """Turn ``value`` into JSON types; what JSON cannot hold becomes its ``str()``."""
+def jsonable(value: Any) -> Any:
+    """Turn ``value`` into JSON types (NaN and infinity become ``None``, datetimes ISO 8601
+    text); what JSON cannot hold becomes its ``str()``."""
     if value is None or isinstance(value, str | bool | int):
         return value
     if isinstance(value, float):
@@ -70,14 +72,14 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, Enum):
-        return _jsonable(value.value)
+        return jsonable(value.value)
     if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        return {str(key): jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     tolist = getattr(value, "tolist", None)
     if callable(tolist):  # NumPy scalars and arrays
-        return _jsonable(tolist())
+        return jsonable(tolist())
     return str(value)
 
 
@@ -206,7 +208,7 @@ Alert #7 opened 2024-05-01T12:00:00+00:00.'
         dict
             Ready for :func:`json.dumps` (with ``allow_nan=False``).
         """
-        return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self)}
 
     def text(self) -> str:
         """One paragraph for people: label, title, model, message, when, and the link.
