@@ -161,6 +161,9 @@ def test_runs_results_and_feature_history_filter_by_time(migrated):
     runs = list_runs(migrated, "churn", start=ends[1], end=ends[2])
     assert [r["id"] for r in runs] == [ids[1]]
     assert runs[0]["results"][0]["latency_p99_ms"] == 3.0
+    assert "report" not in runs[0]["results"][0]  # the largest column, read only when asked
+    [detailed] = list_runs(migrated, "churn", start=ends[1], end=ends[2], reports=True)
+    assert detailed["results"][0]["report"] == {"features": {}}
     assert [r["status"] for r in list_runs(migrated, "churn", limit=2)] == ["failed", "ok"]
     assert list_runs(migrated, "other") == []
     history = feature_history(migrated, "churn", feature="b", start=ends[1], end=ends[2])

@@ -88,8 +88,12 @@ def list_runs(
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = 100,
+    reports: bool = False,
 ) -> list[dict[str, Any]]:
-    """Runs whose window ends in ``[start, end)``, newest first, each with its ``results``."""
+    """Runs whose window ends in ``[start, end)``, newest first, each with its ``results``;
+    with ``reports``, each result also carries its full drift report (the largest column, read
+    only when asked for)."""
+    columns = (*_RESULT_COLUMNS, "report") if reports else _RESULT_COLUMNS
     query = select(MonitorRun).where(MonitorRun.model_name == model_name)
     if start is not None:
         query = query.where(MonitorRun.window_end >= start)
@@ -102,12 +106,12 @@ def list_runs(
         by_run: dict[int, list[dict[str, Any]]] = {run_id: [] for run_id in ids}
         if ids:
             results = connection.execute(
-                select(MonitorResult)
+                select(*(getattr(MonitorResult, name) for name in columns))
                 .where(MonitorResult.run_id.in_(ids))
                 .order_by(MonitorResult.model_version)
             )
             for row in results:
-                by_run[row.run_id].append(_plain(row, (*_RESULT_COLUMNS, "report")))
+                by_run[row.run_id].append(_plain(row, columns))
     for run in runs:
         run["results"] = by_run[run["id"]]
     return runs

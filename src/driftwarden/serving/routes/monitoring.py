@@ -57,12 +57,14 @@ async def runs(
     performance."""
     check_range(start, end)
     found = await asyncio.to_thread(
-        list_runs, state.engine, state.model_name, start=start, end=end, limit=limit
+        list_runs,
+        state.engine,
+        state.model_name,
+        start=start,
+        end=end,
+        limit=limit,
+        reports=detail,
     )
-    if not detail:
-        for run in found:
-            for result in run["results"]:
-                result.pop("report", None)
     return {"model": state.model_name, "runs": found}
 
 
