@@ -32,7 +32,6 @@ from driftwarden.stats import (
     Adwin,
     DriftConfig,
     DriftReport,
-    InsufficientDataError,
     ReferenceProfile,
     Thresholds,
     estimated_metrics,
@@ -131,8 +130,7 @@ class RunOutcome:
 
 
 def _percentiles(values: NDArray[np.float64]) -> dict[str, float | None]:
-    if values.size == 0:
-        return {"p50": None, "p95": None, "p99": None}
+    # A version is in a run's results only because it scored rows: there are values.
     p50, p95, p99 = np.percentile(values, [50, 95, 99])
     return {"p50": float(p50), "p95": float(p95), "p99": float(p99)}
 
@@ -232,10 +230,7 @@ class WindowRunner:
         n = int(mask.sum())
         if n < self.settings.min_labelled:
             return None, n
-        try:
-            metrics = classification_metrics(labels[mask], scores[mask], threshold=THRESHOLD)
-        except InsufficientDataError:  # pragma: no cover - n >= min_labelled >= 1
-            return None, n
+        metrics = classification_metrics(labels[mask], scores[mask], threshold=THRESHOLD)
         return metrics.to_dict(), n
 
     def _labelled(self, start: datetime, end: datetime) -> tuple[Any, ...]:
