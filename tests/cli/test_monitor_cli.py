@@ -98,6 +98,8 @@ def test_cli_monitor_once_prints_a_readable_summary(trained_workdir, capsys):
     assert "400 predictions" in out
     assert "version 1: 400 rows, drift ok" in out
     assert "alerts: 0 opened" in out
+    assert main(["alerts", "list"]) == 0
+    assert capsys.readouterr().out == "no alerts\n"
 
 
 @pytest.mark.parametrize(
@@ -106,6 +108,7 @@ def test_cli_monitor_once_prints_a_readable_summary(trained_workdir, capsys):
         (["monitor", "--once", "--end", "yesterday"], "--end: expected an ISO 8601 time"),
         (["monitor", "--once", "--end", "2024-05-01T12:00:00"], "with a zone"),
         (["alerts", "ack", "999"], "no alert has id 999"),
+        (["monitor", "--end", "2024-05-01T12:00:00Z"], "--end only goes with --once"),
     ],
 )
 def test_cli_monitor_and_alerts_refuse_bad_input(trained_workdir, capsys, argv, message):

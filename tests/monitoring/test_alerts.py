@@ -67,6 +67,10 @@ def test_alert_opens_once_escalates_and_resolves_after_clear_runs(engine, receiv
     worse = manager.process([_check("critical", value=0.5)])
     assert worse.escalated == [alert_id]
     clock.advance(60)
+    calmer = manager.process([_check("warning", value=0.3)])  # de-escalates, sends nothing
+    assert (calmer.escalated, calmer.reminded) == ([], [])
+    assert get_alert(engine, alert_id)["severity"] == "warning"
+    clock.advance(60)
     assert manager.process([_check("ok")]).resolved == []
     clock.advance(60)
     assert manager.process([]).resolved == []  # not evaluated: does not count as clear
@@ -75,15 +79,17 @@ def test_alert_opens_once_escalates_and_resolves_after_clear_runs(engine, receiv
 
     alert = get_alert(engine, alert_id)
     assert alert["status"] == "resolved"
-    assert alert["severity"] == "critical"
-    assert alert["value"] == 0.5
-    assert alert["resolved_at"] == START + timedelta(seconds=300)
+    assert alert["severity"] == "warning"
+    assert alert["value"] == 0.3
+    assert alert["resolved_at"] == START + timedelta(seconds=360)
     kinds = [e["kind"] for e in alert_events(engine, alert_id)]
-    assert kinds == ["opened", "notified", "escalated", "notified", "resolved", "notified"]
+    assert kinds == [
+        "opened", "notified", "escalated", "notified", "deescalated", "resolved", "notified",
+    ]  # fmt: skip
     assert channel.sent == [
         ("opened", "warning"),
         ("escalated", "critical"),
-        ("resolved", "critical"),
+        ("resolved", "warning"),
     ]
     # The condition firing again opens a new alert: the old one stays resolved in the history.
     reopened = manager.process([_check("warning")]).opened

@@ -209,3 +209,18 @@ def test_both_arms_of_a_shadow_experiment_get_realised_performance(
     assert by_version[2].performance["n"] == 300
     # Each version is measured against its own reference profile.
     assert by_version[2].profile is served.monitor.references.profile(2)
+
+
+def test_a_change_inside_the_first_batch_of_labels_is_caught(make_served, churn_frame):
+    # The monitor starts after the concept flipped: its detector's very first batch of labels
+    # holds the change, and "before" is the error rate of the labels before it.
+    served = make_served(monitor={"window": "PT16H"})
+    for hour in range(16):
+        served.traffic(churn_frame(300, seed=400 + hour, flipped=hour >= 8), over=HOUR)
+    served.label(served.sent)
+    served.clock.advance(60)
+    report = served.monitor.run_once()
+    [change] = [c for c in report.outcome.changes if c.stream == "error"]
+    assert change.after > change.before + 0.2
+    assert 0.0 < change.before < 0.4
+    assert ("concept_drift", "") in _rules(report)

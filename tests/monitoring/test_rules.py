@@ -28,7 +28,7 @@ def _result(version=1, *, n=500, shift=0.0, missing=0.0, p99=5.0, performance=No
         estimated={"roc_auc": 0.80},
         performance=performance,
         n_labelled=0 if performance is None else performance["n"],
-        holdout=holdout or {"roc_auc": 0.82, "estimated_roc_auc": 0.81},
+        holdout={"roc_auc": 0.82, "estimated_roc_auc": 0.81} if holdout is None else holdout,
     )
 
 
@@ -122,3 +122,14 @@ def test_check_key_names_model_version_rule_and_subject():
     check = Check("feature_drift", 3, "tenure", "warning", "t", "m")
     assert check.key("churn") == "churn|v3|feature_drift|tenure"
     assert Check("error_rate", None, "", "ok", "t", "m").key("churn") == "churn|-|error_rate|"
+
+
+def test_conditions_that_cannot_be_evaluated_make_no_checks():
+    # 20 rows are too few for a verdict (min_samples 50): no drift check, so an open drift
+    # alert is neither fed nor resolved; without a holdout figure there is no baseline.
+    small = _result(n=20, holdout={})
+    rules = {c.rule for c in evaluate(_outcome(small), AlertRules())}
+    assert "feature_drift" not in rules
+    assert "share_drifted" not in rules
+    assert "performance_drop" not in rules
+    assert "latency_p99" in rules

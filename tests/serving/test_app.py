@@ -240,3 +240,16 @@ def test_server_starts_and_answers_while_the_store_is_down(make_settings, regist
         assert ready.json()["store"]["degraded"] is True
     spool = (settings.store.spool_dir).glob("*")
     assert any("kept" in path.read_text() for path in spool if path.is_file())
+
+
+def test_error_rate_counts_server_errors_since_the_last_call():
+    from driftwarden.serving.metrics import ServerMetrics
+
+    metrics = ServerMetrics()
+    assert metrics.error_rate() is None  # no request yet
+    metrics.predict_requests.labels("1", "champion", "200").inc(7)
+    metrics.predict_requests.labels("none", "none", "503").inc(3)
+    assert metrics.error_rate() == pytest.approx(0.3)
+    assert metrics.error_rate() is None  # nothing new since
+    metrics.predict_requests.labels("1", "champion", "200").inc(4)
+    assert metrics.error_rate() == 0.0

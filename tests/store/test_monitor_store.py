@@ -69,6 +69,11 @@ def test_read_window_yields_the_window_as_json_lines_oldest_first(migrated, make
     assert count_between(migrated, START, START + 9 * MINUTE) == 9
     versions, scores = scores_between(migrated, START + 8 * MINUTE, START + 10 * MINUTE)
     assert (versions.tolist(), scores.tolist()) == ([1, 2], [0.008, 0.009])
+    # Small chunks cut the window at row boundaries, the rows unchanged.
+    small = list(read_window(migrated, START + 2 * MINUTE, START + 11 * MINUTE, chunk_rows=1))
+    assert len(small) > 1
+    assert all(c.lines.count(b"\n") == len(c) for c in small)
+    assert [row for c in small for row in _rows(c)] == objects
     with pytest.raises(ValueError, match="chunk_rows must be >= 1"):
         list(read_window(migrated, START, START + MINUTE, chunk_rows=0))
 
