@@ -421,3 +421,13 @@ def write_results(output: Path, results: dict[str, Any], started: float) -> None
         json.dumps(finite_or_none(results), indent=2, sort_keys=True, default=str) + "\n"
     )
     print(f"\nwrote {output} ({results['total_seconds']:.0f} s in all)")
+
+
+def print_targets(targets: list[dict[str, Any]]) -> None:
+    """Print each target's PASS/FAIL/SKIP line."""
+    print("\nTargets:")
+    for target in targets:
+        print(
+            f"  {target['status']:<4}  {target['name']} (target {target['target']}): "
+            f"{target['detail']}"
+        )

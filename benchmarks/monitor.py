@@ -49,7 +49,7 @@ import pandas as pd
 import psutil
 from numpy.typing import NDArray
 
-from _common import cpu_model, done, fmt, ratio, step, write_results
+from _common import cpu_model, done, fmt, print_targets, ratio, step, write_results
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "monitor.json"
@@ -878,12 +878,7 @@ def print_tables(results: Mapping[str, Any]) -> None:
         "assemble timed by itself;\npeer read = pandas.read_sql of the same columns + json.loads "
         "of each row's features + DataFrame.from_records."
     )
-    print("\nTargets:")
-    for target in results["targets"]:
-        print(
-            f"  {target['status']:<4}  {target['name']} (target {target['target']}): "
-            f"{target['detail']}"
-        )
+    print_targets(results["targets"])
 
 
 # --------------------------------------------------------------------------------------------------

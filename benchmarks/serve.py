@@ -53,6 +53,7 @@ from _common import (
     done,
     fmt,
     positive_ints,
+    print_targets,
     ratio,
     step,
     write_results,
@@ -924,12 +925,7 @@ def print_tables(results: Mapping[str, Any]) -> None:
             f"  median {fmt(pairs['median_logging_cost_p99_ms'], '+.2f')} ms; rows logged "
             f"{pairs['logged_rows']} for {pairs['logged_rows_expected']} durable answers"
         )
-    print("\nTargets:")
-    for target in results["targets"]:
-        print(
-            f"  {target['status']:<4}  {target['name']} (target {target['target']}): "
-            f"{target['detail']}"
-        )
+    print_targets(results["targets"])
 
 
 # --------------------------------------------------------------------------------------------------
