@@ -13,6 +13,7 @@ MODULES = [
     "driftwarden.stats._encoding",
     "driftwarden.stats._scaled",
     "driftwarden.stats._validation",
+    "driftwarden.stats.abtest",
     "driftwarden.stats.chi2",
     "driftwarden.stats.drift",
     "driftwarden.stats.errors",
@@ -59,6 +60,13 @@ def test_stats_star_import_gives_every_public_name() -> None:
 
 def test_stats_reexports_the_public_api_of_the_engine() -> None:
     public = {
+        "driftwarden.stats.abtest": [
+            "ArmComparison",
+            "bootstrap_auc_difference",
+            "delong_test",
+            "mcnemar_test",
+            "two_proportion_test",
+        ],
         "driftwarden.stats.chi2": ["chi2_goodness_of_fit"],
         "driftwarden.stats.drift": ["DEFAULT_THRESHOLDS", "DriftConfig", "Thresholds", "compare"],
         "driftwarden.stats.errors": [

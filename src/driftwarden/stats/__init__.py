@@ -2,9 +2,18 @@
 
 Fit a :class:`ReferenceProfile` once from reference data, then :meth:`ReferenceProfile.compare`
 any window against it to get a :class:`DriftReport` of per-feature verdicts and data quality.
+Champion/challenger tests (:func:`two_proportion_test`, :func:`mcnemar_test`,
+:func:`bootstrap_auc_difference`, :func:`delong_test`) compare two models' metrics.
 The formulas are written down in each module and in ``docs/statistics.md``.
 """
 
+from driftwarden.stats.abtest import (
+    ArmComparison,
+    bootstrap_auc_difference,
+    delong_test,
+    mcnemar_test,
+    two_proportion_test,
+)
 from driftwarden.stats.chi2 import chi2_goodness_of_fit
 from driftwarden.stats.drift import DEFAULT_THRESHOLDS, DriftConfig, Thresholds, compare
 from driftwarden.stats.errors import (
@@ -35,6 +44,7 @@ __all__ = [
     "DEFAULT_EPS",
     "DEFAULT_THRESHOLDS",
     "Adwin",
+    "ArmComparison",
     "CategoricalProfile",
     "ColumnMismatchError",
     "DriftConfig",
@@ -50,10 +60,14 @@ __all__ = [
     "Severity",
     "StatsError",
     "Thresholds",
+    "bootstrap_auc_difference",
     "chi2_goodness_of_fit",
     "compare",
+    "delong_test",
     "estimated_metrics",
     "jensen_shannon_distance",
     "ks_p_value",
+    "mcnemar_test",
     "population_stability_index",
+    "two_proportion_test",
 ]
