@@ -10,6 +10,7 @@ MODULES = [
     "driftwarden.schema.infer",
     "driftwarden.schema.request_model",
     "driftwarden.schema.times",
+    "driftwarden.schema.widen",
 ]
 
 

@@ -14,6 +14,7 @@ from driftwarden.schema.features import (
 from driftwarden.schema.infer import DEFAULT_CATEGORICAL_MAX_LEVELS, infer_schema
 from driftwarden.schema.request_model import PredictionRequest, build_request_model
 from driftwarden.schema.times import parse_times
+from driftwarden.schema.widen import SchemaChange, SchemaChangeKind, widen_schema
 
 __all__ = [
     "DEFAULT_CATEGORICAL_MAX_LEVELS",
@@ -22,9 +23,12 @@ __all__ = [
     "FeatureSpec",
     "Label",
     "PredictionRequest",
+    "SchemaChange",
+    "SchemaChangeKind",
     "Task",
     "UnlistedColumns",
     "build_request_model",
     "infer_schema",
     "parse_times",
+    "widen_schema",
 ]
