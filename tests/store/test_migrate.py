@@ -13,12 +13,18 @@ from driftwarden.store import (
     Label,
     Prediction,
     PredictionRow,
+    add_ab_snapshot,
     alembic_config,
+    begin_ab_test,
+    begin_retrain_run,
     count_predictions,
     current_routing,
     downgrade,
+    get_retrain_run,
     insert_rows,
     labelled_predictions,
+    list_ab_tests,
+    list_retrain_runs,
     metadata,
     predictions_between,
     record_labels,
@@ -56,6 +62,9 @@ def test_upgrade_creates_exactly_the_tables_of_the_metadata(engine: Engine):
         "monitor_state",
         "alerts",
         "alert_events",
+        "retrain_runs",
+        "ab_tests",
+        "ab_test_snapshots",
         "alembic_version",
     }
 
@@ -251,3 +260,72 @@ def test_the_parent_index_holds_shadow_rows_only(migrated: Engine):
     with migrated.connect() as connection:
         definition = connection.execute(query, {"name": name}).scalar_one()
     assert "parent_request_id IS NOT NULL" in definition
+
+
+_RETRAINING_TABLES = {"retrain_runs", "ab_tests", "ab_test_snapshots"}
+
+
+def test_upgrade_from_0006_adds_the_retraining_tables_and_keeps_the_rows(engine: Engine, make_row):
+    upgrade(engine, "0006")
+    tables = set(inspect(engine).get_table_names())
+    assert not tables & _RETRAINING_TABLES
+    insert_rows(engine, [make_row(1)])
+    upgrade(engine)
+    assert _diff(engine) == []
+    assert set(inspect(engine).get_table_names()) == tables | _RETRAINING_TABLES
+    assert _index_names(engine, "retrain_runs") == {
+        "ix_retrain_runs_model_name_running",
+        "ix_retrain_runs_model_name_requested_at",
+    }
+    assert _index_names(engine, "ab_tests") == {
+        "ix_ab_tests_model_name_running",
+        "ix_ab_tests_model_name_started_at",
+    }
+    assert _index_names(engine, "ab_test_snapshots") == {"ix_ab_test_snapshots_test_id_id"}
+    assert count_predictions(engine) == 1
+    at = make_row(1).created_at
+    run_id, started = begin_retrain_run(
+        engine, "churn", trigger="manual", reason="r", evidence={}, at=at
+    )
+    assert started
+    assert get_retrain_run(engine, run_id)["status"] == "running"
+
+
+def test_downgrade_to_0006_drops_only_the_retraining_tables(migrated: Engine, make_row):
+    tables = set(inspect(migrated).get_table_names())
+    insert_rows(migrated, [make_row(1)])
+    at = make_row(1).created_at
+    begin_retrain_run(migrated, "churn", trigger="manual", reason="r", evidence={}, at=at)
+    values = {
+        "model_name": "churn", "champion_version": 1, "challenger_version": 2, "mode": "split",
+        "share": 0.1, "salt": "s", "metric": "accuracy", "started_at": at,
+    }  # fmt: skip
+    test_id = begin_ab_test(migrated, values)
+    add_ab_snapshot(
+        migrated, test_id, at=at, action="continue", n_champion=1, n_challenger=1, statistics={}
+    )
+    downgrade(migrated, "0006")
+    assert set(inspect(migrated).get_table_names()) == tables - _RETRAINING_TABLES
+    assert count_predictions(migrated) == 1
+    upgrade(migrated)
+    assert _diff(migrated) == []
+    assert list_retrain_runs(migrated) == []
+    assert list_ab_tests(migrated) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["ix_retrain_runs_model_name_running", "ix_ab_tests_model_name_running"]
+)
+def test_the_running_indexes_are_unique_and_hold_running_rows_only(migrated: Engine, name):
+    if migrated.dialect.name == "sqlite":
+        query = text("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name")
+    else:
+        query = text(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+            " AND schemaname = current_schema()"
+        )
+    with migrated.connect() as connection:
+        definition = connection.execute(query, {"name": name}).scalar_one()
+    assert "UNIQUE" in definition.upper()
+    assert "'running'" in definition
+    assert "status" in definition

@@ -8,6 +8,7 @@ from driftwarden.core.clock import Clock, SimulatedClock, SystemClock
 from driftwarden.core.errors import (
     ClockError,
     ConfigError,
+    ConflictError,
     DataError,
     DriftwardenError,
     NotFoundError,
@@ -19,6 +20,7 @@ from driftwarden.core.ids import new_request_id
 from driftwarden.core.logging import JsonFormatter, configure_logging
 from driftwarden.core.offline import apply_offline_defaults, offline_defaults
 from driftwarden.core.settings import (
+    ABTestSettings,
     AlertRules,
     AlertSettings,
     DriftThresholds,
@@ -30,6 +32,8 @@ from driftwarden.core.settings import (
     PerformanceDropRule,
     PsiThresholds,
     RegistrySettings,
+    RetrainingSettings,
+    RetrainPolicySettings,
     ServingSettings,
     Settings,
     SmtpChannel,
@@ -42,11 +46,13 @@ from driftwarden.core.settings import (
 )
 
 __all__ = [
+    "ABTestSettings",
     "AlertRules",
     "AlertSettings",
     "Clock",
     "ClockError",
     "ConfigError",
+    "ConflictError",
     "DataError",
     "DriftThresholds",
     "DriftwardenError",
@@ -61,6 +67,8 @@ __all__ = [
     "PsiThresholds",
     "RegistryError",
     "RegistrySettings",
+    "RetrainPolicySettings",
+    "RetrainingSettings",
     "SchemaMismatchError",
     "ServingSettings",
     "Settings",

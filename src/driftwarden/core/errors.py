@@ -15,6 +15,8 @@ error subclasses it too, so callers that only know the standard library still ca
     │                          ``column`` names the offending column when known
     ├── DataError              (also ValueError) data that cannot be trained or evaluated on:
     │                          empty, a target that is not binary, too few rows of a class
+    ├── ConflictError          the action collides with one under way (a retraining that runs,
+    │                          an A/B test already running); nothing was changed
     └── ClockError             (also ValueError) a clock was asked to go backwards or was given
                                a naive datetime
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 __all__ = [
     "ClockError",
     "ConfigError",
+    "ConflictError",
     "DataError",
     "DriftwardenError",
     "NotFoundError",
@@ -105,3 +108,7 @@ class ClockError(DriftwardenError, ValueError):
 
 class DataError(DriftwardenError, ValueError):
     """Data that cannot be trained or evaluated on: empty, a non-binary target, one class only."""
+
+
+class ConflictError(DriftwardenError):
+    """The action collides with one under way (one retraining or A/B test at a time)."""

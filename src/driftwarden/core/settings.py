@@ -43,6 +43,7 @@ from pydantic_settings import (
 from driftwarden.core.errors import ConfigError
 
 __all__ = [
+    "ABTestSettings",
     "AlertRules",
     "AlertSettings",
     "DriftThresholds",
@@ -53,6 +54,8 @@ __all__ = [
     "PerformanceDropRule",
     "PsiThresholds",
     "RegistrySettings",
+    "RetrainPolicySettings",
+    "RetrainingSettings",
     "ServingSettings",
     "Settings",
     "SmtpChannel",
@@ -361,6 +364,187 @@ class TrainingSettings(_Section):
     )
 
 
+class RetrainPolicySettings(_Section):
+    """When the monitor asks for a retraining by itself."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Let the monitor trigger retraining; off leaves only manual "
+        "requests and the schedule.",
+    )
+    drift_runs: int = Field(
+        default=3,
+        ge=1,
+        description="Critical drift of the champion in this many monitor runs in a row triggers "
+        "a retraining.",
+    )
+    performance_drop: float | None = Field(
+        default=0.10,
+        ge=0,
+        le=1,
+        description="A realised drop of `metric` this far below the champion's holdout figure "
+        "(relative: 0.10 = 10 % lower) triggers a retraining; unset disables it.",
+    )
+    metric: Literal["roc_auc", "accuracy", "f1", "precision", "recall"] = Field(
+        default="roc_auc", description="The metric `performance_drop` watches."
+    )
+    concept_drift: bool = Field(
+        default=True,
+        description="A change ADWIN finds in the champion's labelled error stream triggers a "
+        "retraining.",
+    )
+
+
+class RetrainingSettings(_Section):
+    """Automated retraining: what data a new version learns from, the gates it must pass, and
+    how often it may run."""
+
+    policy: RetrainPolicySettings = Field(default_factory=RetrainPolicySettings)
+    schedule: timedelta | None = Field(
+        default=None,
+        gt=timedelta(0),
+        description="Also retrain this long after the last retraining started (or the first "
+        "monitor run); unset: no schedule.",
+    )
+    cooldown: timedelta = Field(
+        default=timedelta(hours=6),
+        ge=timedelta(0),
+        description="No automatic retraining sooner than this after the last one finished "
+        "(manual requests ignore it).",
+    )
+    lookback: timedelta = Field(
+        default=timedelta(days=30),
+        gt=timedelta(0),
+        description="Labelled production rows up to this old join the training data.",
+    )
+    include_training_data: bool = Field(
+        default=True,
+        description="Train on the champion's training data (`training.data`) as well as on "
+        "the production rows.",
+    )
+    max_production_rows: int | None = Field(
+        default=None, ge=1, description="Use at most this many of the newest production rows."
+    )
+    holdout_fraction: float = Field(
+        default=0.2,
+        gt=0,
+        lt=1,
+        description="The most recent share of labelled production rows, held out to validate "
+        "the candidate and the champion on the same rows.",
+    )
+    min_new_rows: int = Field(
+        default=500,
+        ge=10,
+        description="Fewer labelled production rows in `lookback` and the retraining is skipped.",
+    )
+    metric: Literal["roc_auc", "accuracy", "f1", "precision", "recall"] = Field(
+        default="roc_auc", description="The metric of the validation gates."
+    )
+    tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Gate: the candidate may be at most this much worse than the champion on "
+        "the holdout (absolute, in `metric`).",
+    )
+    min_score: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Gate: the candidate's holdout `metric` must reach this floor.",
+    )
+    start_ab_test: bool = Field(
+        default=True,
+        description="Start a champion/challenger A/B test with a candidate that passed the "
+        "gates; off leaves it registered as challenger only.",
+    )
+    deployment: str | None = Field(
+        default=None,
+        description="Run retraining as this Prefect deployment (`flow/deployment`) on a work "
+        "pool, through the server of PREFECT_API_URL; unset runs the flow in this process.",
+    )
+    stale_after: timedelta = Field(
+        default=timedelta(hours=2),
+        gt=timedelta(0),
+        description="A running retraining with no progress for this long is marked failed (its "
+        "process died), so the next one can start.",
+    )
+
+
+class ABTestSettings(_Section):
+    """The champion/challenger test a new version must win on live traffic."""
+
+    mode: Literal["split", "shadow"] = Field(
+        default="split",
+        description="split: the challenger answers `share` of the entities; shadow: the "
+        "champion answers everything and the challenger scores the same rows off the response "
+        "path (paired tests).",
+    )
+    share: float = Field(
+        default=0.1, gt=0, le=1, description="The challenger's share of entities in split mode."
+    )
+    metric: Literal["accuracy", "roc_auc"] = Field(
+        default="accuracy",
+        description="What decides: accuracy (two-proportion z test on split traffic, McNemar "
+        "in shadow mode) or ROC AUC (bootstrap interval on split traffic, DeLong in shadow).",
+    )
+    min_effect: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Promote only when the challenger is better by at least this much (0.02 = "
+        "2 points of accuracy).",
+    )
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level.")
+    min_labelled: int = Field(
+        default=200, ge=10, description="Labelled predictions each arm needs before a decision."
+    )
+    min_duration: timedelta = Field(
+        default=timedelta(days=3),
+        ge=timedelta(0),
+        description="No promotion before the test has run this long.",
+    )
+    max_duration: timedelta = Field(
+        default=timedelta(days=14),
+        gt=timedelta(0),
+        description="End the test without promotion when it has run this long undecided.",
+    )
+    max_latency_ratio: float = Field(
+        default=1.5,
+        gt=0,
+        description="Guardrail: stop and reject when the challenger's p99 latency exceeds the "
+        "champion's by this factor and by `latency_slack_ms`.",
+    )
+    latency_slack_ms: float = Field(
+        default=25.0,
+        ge=0,
+        description="A p99 within this many milliseconds of the champion's never trips the "
+        "latency guardrail: at a few milliseconds, a ratio measures noise.",
+    )
+    max_error_rate: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Guardrail: stop and reject when more than this share of the challenger's "
+        "scoring calls fail.",
+    )
+    auto_promote: bool = Field(
+        default=True,
+        description="Move the champion alias when the challenger wins; off records the "
+        "decision and leaves the promotion to a person.",
+    )
+    bootstrap_resamples: int = Field(default=1000, ge=100, le=100_000)
+
+    @model_validator(mode="after")
+    def _durations(self) -> Self:
+        if self.max_duration < self.min_duration:
+            raise ValueError(
+                f"max_duration ({self.max_duration}) must not be shorter than min_duration "
+                f"({self.min_duration})"
+            )
+        return self
+
+
 class RegistrySettings(_Section):
     """The MLflow model registry."""
 
@@ -470,7 +654,7 @@ class Settings(BaseSettings):
         The store and registry locations are derived from it unless set explicitly.
     log_level, log_json
         Passed to :func:`driftwarden.core.logging.configure_logging` by the entry points.
-    serving, store, monitor, registry, training, alerts
+    serving, store, monitor, registry, training, alerts, retraining, ab_test
         The sections; see their classes.
     feature_schema : dict
         The ``[schema]`` table of ``driftwarden.toml`` (alias ``schema``), kept opaque here and
@@ -503,6 +687,8 @@ class Settings(BaseSettings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
+    ab_test: ABTestSettings = Field(default_factory=ABTestSettings)
     # `schema` itself would shadow the deprecated BaseModel.schema(); the alias keeps the
     # TOML table and the environment variable named `schema`.
     feature_schema: dict[str, Any] = Field(default_factory=dict, alias="schema")

@@ -28,6 +28,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from driftwarden.core.errors import (
     ConfigError,
+    ConflictError,
     DataError,
     DriftwardenError,
     NotFoundError,
@@ -45,6 +46,7 @@ _STATUS: tuple[tuple[type[DriftwardenError], int, str], ...] = (
     (SchemaMismatchError, 422, "schema_mismatch"),
     (DataError, 422, "invalid_data"),
     (ConfigError, 409, "conflict"),
+    (ConflictError, 409, "conflict"),
     (StoreUnavailableError, 503, "store_unavailable"),
     (RegistryError, 503, "registry_unavailable"),
 )

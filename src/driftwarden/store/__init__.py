@@ -1,9 +1,19 @@
 """The prediction store: tables, migrations, engines, the group-commit writer, queries, and
-the shared champion/challenger experiment, and what the monitor stores (runs, results, alerts).
+the shared champion/challenger experiment, what the monitor stores (runs, results, alerts), and
+what retraining stores and reads (retraining runs, A/B tests, labelled rows, paired scores).
 
 Imports only :mod:`driftwarden.core` from driftwarden.
 """
 
+from driftwarden.store.abtests import (
+    AB_TEST_STATUSES,
+    add_ab_snapshot,
+    begin_ab_test,
+    get_ab_test,
+    list_ab_tests,
+    running_ab_test,
+    update_ab_test,
+)
 from driftwarden.store.alerts import (
     ALERT_STATUSES,
     active_alerts,
@@ -35,6 +45,20 @@ from driftwarden.store.results import (
     save_state,
     update_performance,
 )
+from driftwarden.store.retraining import (
+    RETRAIN_STATUSES,
+    RETRAIN_TRIGGERS,
+    begin_retrain_run,
+    fail_stale_retrain_runs,
+    finish_retrain_run,
+    get_retrain_run,
+    last_finished_retrain_run,
+    list_retrain_runs,
+    record_skipped_run,
+    record_step,
+    running_retrain_run,
+    update_retrain_run,
+)
 from driftwarden.store.routing import (
     ROUTING_MODES,
     StoredRouting,
@@ -45,6 +69,8 @@ from driftwarden.store.routing import (
 from driftwarden.store.rows import VARIANTS, PredictionRow
 from driftwarden.store.spool import Spool
 from driftwarden.store.tables import (
+    ABSnapshot,
+    ABTest,
     Alert,
     AlertEvent,
     Base,
@@ -54,9 +80,16 @@ from driftwarden.store.tables import (
     MonitorRun,
     MonitorState,
     Prediction,
+    RetrainRun,
     RoutingChange,
     UtcDateTime,
     metadata,
+)
+from driftwarden.store.training_data import (
+    LabelledRows,
+    PairedScores,
+    labelled_rows,
+    paired_shadow_scores,
 )
 from driftwarden.store.windows import (
     LabelledScores,
@@ -73,9 +106,14 @@ from driftwarden.store.windows import (
 from driftwarden.store.writer import PredictionWriter
 
 __all__ = [
+    "AB_TEST_STATUSES",
     "ALERT_STATUSES",
+    "RETRAIN_STATUSES",
+    "RETRAIN_TRIGGERS",
     "ROUTING_MODES",
     "VARIANTS",
+    "ABSnapshot",
+    "ABTest",
     "Alert",
     "AlertEvent",
     "Base",
@@ -84,14 +122,17 @@ __all__ = [
     "Label",
     "LabelOutcome",
     "LabelledPrediction",
+    "LabelledRows",
     "LabelledScores",
     "LockBusyError",
     "MonitorResult",
     "MonitorRun",
     "MonitorState",
+    "PairedScores",
     "Prediction",
     "PredictionRow",
     "PredictionWriter",
+    "RetrainRun",
     "RoutingChange",
     "Spool",
     "StoredPrediction",
@@ -100,38 +141,56 @@ __all__ = [
     "WindowChunk",
     "WindowColumns",
     "active_alerts",
+    "add_ab_snapshot",
     "add_alert_events",
     "alembic_config",
     "alert_events",
+    "begin_ab_test",
+    "begin_retrain_run",
     "check_reachable",
     "count_between",
     "count_predictions",
     "create_store_engine",
     "current_routing",
     "downgrade",
+    "fail_stale_retrain_runs",
     "feature_history",
+    "finish_retrain_run",
+    "get_ab_test",
     "get_alert",
+    "get_retrain_run",
     "insert_alert",
     "insert_rows",
     "labelled_predictions",
+    "labelled_rows",
     "labelled_scores",
+    "last_finished_retrain_run",
+    "list_ab_tests",
     "list_alerts",
+    "list_retrain_runs",
     "list_runs",
     "load_state",
     "metadata",
     "newly_labelled",
+    "paired_shadow_scores",
     "predictions_between",
     "read_window",
     "record_labels",
     "record_routing",
+    "record_skipped_run",
+    "record_step",
     "results_overlapping",
     "routing_history",
+    "running_ab_test",
+    "running_retrain_run",
     "save_run",
     "save_state",
     "scores_between",
     "select_logged",
+    "update_ab_test",
     "update_alert",
     "update_performance",
+    "update_retrain_run",
     "upgrade",
     "versions_between",
     "window_bounds_by_count",

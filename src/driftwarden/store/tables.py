@@ -15,6 +15,13 @@ performance), ``monitor_features`` (one per feature of a result, for per-feature
 ``alerts`` with their append-only ``alert_events``, and ``monitor_state`` (the streaming
 detectors and cursors that carry over from one run to the next).
 
+Retraining writes ``retrain_runs`` (one per request, with its trigger, the evidence behind it,
+each finished step and the validation gates; a request that could not start is kept as a
+``skipped`` row), ``ab_tests`` (one champion/challenger test of a new version on live traffic,
+with the statistics that decided it) and ``ab_test_snapshots`` (the test's statistics at each
+evaluation). At most one retraining run and one A/B test per model is ``running`` at a time:
+partial unique indexes hold the rule, so two replicas that start one at once cannot both win.
+
 Datetimes are stored in UTC and always come back timezone-aware, on SQLite (which has no
 timezone type) as on PostgreSQL (``timestamp with time zone``).
 """
@@ -42,6 +49,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "ABSnapshot",
+    "ABTest",
     "Alert",
     "AlertEvent",
     "Base",
@@ -51,6 +60,7 @@ __all__ = [
     "MonitorRun",
     "MonitorState",
     "Prediction",
+    "RetrainRun",
     "RoutingChange",
     "UtcDateTime",
     "metadata",
@@ -66,6 +76,7 @@ SALT_LENGTH = 128
 CHANGED_BY_LENGTH = 256
 FEATURE_LENGTH = 256
 RULE_LENGTH = 64
+FLOW_RUN_ID_LENGTH = 64
 ALERT_KEY_LENGTH = MODEL_NAME_LENGTH + RULE_LENGTH + FEATURE_LENGTH + 2
 
 # Stable constraint names, so that migrations can name what they create and drop.
@@ -355,6 +366,103 @@ class MonitorState(Base):
     name: Mapped[str] = mapped_column(String(512), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+
+
+class RetrainRun(Base):
+    """One request to retrain a model, from its trigger to the verdict on the candidate.
+
+    ``trigger`` is ``manual``, ``drift``, ``performance``, ``concept`` or ``schedule``, with the
+    ``evidence`` that fired it; ``status`` is ``running``, then ``succeeded`` (a candidate passed
+    the gates), ``rejected`` (it did not), ``failed`` (with ``error``), or ``skipped`` from the
+    start (another run was under way, a cooldown held: ``error`` says why). ``steps`` holds one
+    object per finished step, in order; ``heartbeat_at`` moves with each, so that a run whose
+    process died can be told from one that is slow.
+
+    At most one run per model is ``running`` (a partial unique index).
+    """
+
+    __tablename__ = "retrain_runs"
+    __table_args__ = (
+        Index(
+            "ix_retrain_runs_model_name_running",
+            "model_name",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index("ix_retrain_runs_model_name_requested_at", "model_name", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(MODEL_NAME_LENGTH))
+    trigger: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    champion_version: Mapped[int | None] = mapped_column(Integer)
+    candidate_version: Mapped[int | None] = mapped_column(Integer)
+    ab_test_id: Mapped[int | None] = mapped_column(Integer)
+    flow_run_id: Mapped[str | None] = mapped_column(String(FLOW_RUN_ID_LENGTH))
+
+
+class ABTest(Base):
+    """One champion/challenger test of a model on live traffic.
+
+    ``mode`` is ``split`` (the challenger answers ``share`` of the entities, assigned by
+    ``salt``) or ``shadow`` (it scores every request off the response path); ``metric`` decides.
+    ``status`` is ``running``, then ``promoted``, ``rejected``, ``ended`` (undecided at its
+    maximum duration) or ``aborted`` (stopped by hand), with the ``decision`` statistics and the
+    ``reason``. At most one test per model is ``running`` (a partial unique index).
+    """
+
+    __tablename__ = "ab_tests"
+    __table_args__ = (
+        Index(
+            "ix_ab_tests_model_name_running",
+            "model_name",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+        Index("ix_ab_tests_model_name_started_at", "model_name", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_name: Mapped[str] = mapped_column(String(MODEL_NAME_LENGTH))
+    champion_version: Mapped[int] = mapped_column(Integer)
+    challenger_version: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    share: Mapped[float] = mapped_column(Float)
+    salt: Mapped[str] = mapped_column(String(SALT_LENGTH))
+    metric: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    retrain_run_id: Mapped[int | None] = mapped_column(Integer)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ABSnapshot(Base):
+    """The statistics of an A/B test at one evaluation, and what the evaluation decided
+    (``continue``, ``promote``, ``reject`` or ``end``); rows are never updated."""
+
+    __tablename__ = "ab_test_snapshots"
+    __table_args__ = (Index("ix_ab_test_snapshots_test_id_id", "test_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    test_id: Mapped[int] = mapped_column(ForeignKey("ab_tests.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(16))
+    n_champion: Mapped[int] = mapped_column(Integer)
+    n_challenger: Mapped[int] = mapped_column(Integer)
+    statistics: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 metadata = Base.metadata
