@@ -19,7 +19,7 @@ import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,6 +177,7 @@ class ModelRegistry:
         *,
         alias: str | None = "auto",
         trigger: str = "manual",
+        extra_tags: Mapping[str, str] | None = None,
         progress: Progress | None = None,
     ) -> ModelVersionInfo:
         """Log ``result`` as an MLflow run and register it as a new version.
@@ -188,6 +189,9 @@ class ModelRegistry:
             ``"auto"``: champion when there is none yet, otherwise challenger. ``None``: no alias.
         trigger : str
             Why this training ran (``manual``, ``drift``, ``schedule``...), stored as a tag.
+        extra_tags : mapping, optional
+            More tags of the version (a retraining's run and schema changes), stored with the
+            ``driftwarden.`` prefix like the others.
         progress : callable, optional
             Called with a short message as each step starts.
 
@@ -206,6 +210,7 @@ class ModelRegistry:
         commit = git_commit()
         tags = version_tags(result, commit=commit, trained_at=trained_at)
         tags[f"{TAG_PREFIX}trigger"] = trigger
+        tags.update({f"{TAG_PREFIX}{key}": value for key, value in (extra_tags or {}).items()})
         with _translate("logging the training run"):
             experiment_id = self._experiment_id()
             run = self._client.create_run(
@@ -451,6 +456,13 @@ class ModelRegistry:
         self.get_version(version)
         with _translate(f"setting the {self.challenger} to version {version}"):
             self._client.set_registered_model_alias(self.name, self.challenger, str(version))
+
+    def clear_challenger(self) -> None:
+        """Remove the challenger alias (nothing happens when it points nowhere)."""
+        if self.alias_version(self.challenger) is None:
+            return
+        with _translate(f"removing the {self.challenger} alias"):
+            self._client.delete_registered_model_alias(self.name, self.challenger)
 
     def rollback(self, *, reason: str = "", actor: str = "cli") -> PromotionEvent:
         """Return the champion alias to the champion before the current one.

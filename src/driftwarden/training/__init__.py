@@ -6,7 +6,7 @@ from driftwarden.training.evaluate import (
     feature_importances,
     predict_scores,
 )
-from driftwarden.training.fit import Holdout, TrainingResult, data_hash, train
+from driftwarden.training.fit import Holdout, TrainingResult, data_hash, train, train_on_split
 from driftwarden.training.pipeline import ModelParams, build_pipeline
 from driftwarden.training.scorer import RowScorer
 
@@ -22,4 +22,5 @@ __all__ = [
     "feature_importances",
     "predict_scores",
     "train",
+    "train_on_split",
 ]

@@ -36,11 +36,11 @@ from driftwarden.training.evaluate import (
 )
 from driftwarden.training.pipeline import ModelParams, build_pipeline
 
-__all__ = ["Holdout", "TrainingResult", "data_hash", "train"]
+__all__ = ["Holdout", "TrainingResult", "data_hash", "train", "train_on_split"]
 
 logger = logging.getLogger(__name__)
 
-Holdout = Literal["stratified", "time"]
+Holdout = Literal["stratified", "time", "recent"]
 Progress = Callable[[str], None]
 
 # Each class needs this many rows so that both splits hold it and the holdout AUC means something.
@@ -220,6 +220,65 @@ def train(
             frame, schema, params, model, x_train, y_train, x_test, y_test, holdout, ignored,
             seed, say,
         )  # fmt: skip
+
+
+def train_on_split(
+    train_frame: pd.DataFrame,
+    train_labels: np.ndarray[Any, Any],
+    holdout_frame: pd.DataFrame,
+    holdout_labels: np.ndarray[Any, Any],
+    schema: FeatureSchema,
+    *,
+    params: ModelParams | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> TrainingResult:
+    """Fit on one frame and validate on another, with the labels given as 0/1.
+
+    What retraining uses: the holdout is chosen by the caller (the most recent labelled
+    production rows), so that the candidate and the champion are measured on the same rows.
+    The frames need the schema's features (other columns are ignored); the data must agree with
+    what the schema declares, as in :func:`train`.
+
+    Raises
+    ------
+    DataError
+        An empty split, labels that are not 0/1 or do not match the frames' lengths, or a split
+        with one class only.
+    SchemaMismatchError
+        The frames do not match the schema.
+    """
+    say = progress or (lambda message: logger.info(message))
+    params = params or ModelParams(random_state=seed, task=schema.task)
+    model = build_pipeline(schema, params)
+    parts = []
+    for name, frame, labels in (
+        ("training", train_frame, train_labels),
+        ("holdout", holdout_frame, holdout_labels),
+    ):
+        labels = np.asarray(labels)
+        if len(frame) == 0:
+            raise DataError(f"the {name} split has no rows")
+        if len(labels) != len(frame):
+            raise DataError(f"the {name} split has {len(frame):,} rows but {len(labels):,} labels")
+        if not np.isin(labels, (0, 1)).all():
+            raise DataError(f"the {name} labels must be 0 or 1")
+        if len(np.unique(labels)) < 2:
+            raise DataError(f"the {name} split holds only one class; it needs both")
+        data = schema.coerce_frame(frame[schema.feature_names])
+        _check_declared(schema, data)
+        parts.append((data, labels.astype(np.int64)))
+    (x_train, y_train), (x_test, y_test) = parts
+    say(f"validating {len(x_train) + len(x_test):,} rows against the schema")
+    hashed = pd.concat([x_train, x_test], ignore_index=True).assign(
+        __label__=np.concatenate([y_train, y_test])
+    )
+    with threadpool_limits(limits=params.n_threads, user_api="openmp"):
+        result = _fit_and_validate(
+            hashed, schema, params, model, x_train, y_train, x_test, y_test, "recent", (),
+            seed, say,
+        )  # fmt: skip
+    return result
 
 
 def _fit_and_validate(
