@@ -10,6 +10,7 @@ import getpass
 import importlib
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
@@ -17,6 +18,14 @@ from typing import Any, NoReturn
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
+
+# Each test process gets its own Prefect home (its ephemeral API server keeps a SQLite database
+# there): two test workers sharing one would lock each other out. Set before Prefect is imported.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="driftwarden-test-prefect-")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.pop("PREFECT_API_URL", None)
 
 POSTGRES_URL = os.environ.get(
     "DRIFTWARDEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from driftwarden import __version__
-from driftwarden.cli.commands import alerts, init, models, monitor, serve, train
+from driftwarden.cli.commands import (
+    abtests,
+    alerts,
+    init,
+    models,
+    monitor,
+    retrain,
+    serve,
+    train,
+)
 from driftwarden.core import apply_offline_defaults, configure_logging, load_settings
 from driftwarden.core.errors import DriftwardenError
 
@@ -34,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="settings file (default: driftwarden.toml in the working directory, if present)",
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
-    for module in (init, train, models, serve, monitor, alerts):
+    for module in (init, train, models, serve, monitor, alerts, retrain, abtests):
         module.add_parser(verbs)
     return parser
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from driftwarden.core import Clock, Settings
+from driftwarden.monitoring.abtest import ABDecision, ABTestManager
 from driftwarden.monitoring.alerts import AlertManager, AlertSummary
 from driftwarden.monitoring.channels import Channel, channels_from_settings
 from driftwarden.monitoring.references import References
+from driftwarden.monitoring.retrain_policy import RetrainPolicy, RetrainRequest
 from driftwarden.monitoring.rules import Check, evaluate
 from driftwarden.monitoring.run import RunOutcome, WindowRunner
 from driftwarden.registry import ModelRegistry
@@ -35,6 +37,10 @@ class MonitorReport:
     outcome: RunOutcome
     checks: list[Check]
     alerts: AlertSummary
+    #: What the promotion policy decided about the running A/B test (None: no test ran).
+    ab_test: ABDecision | None = None
+    #: The retraining this run asked for, if any.
+    retrain: RetrainRequest | None = None
 
     @property
     def firing(self) -> list[Check]:
@@ -80,6 +86,8 @@ class MonitorReport:
                 "resolved": self.alerts.resolved,
                 "failed_deliveries": self.alerts.failed_deliveries,
             },
+            "ab_test": None if self.ab_test is None else self.ab_test.to_dict(),
+            "retrain": None if self.retrain is None else self.retrain.to_dict(),
         }
 
 
@@ -100,6 +108,15 @@ class Monitor:
         call (the API knows it; the store does not), or ``None``.
     on_report : callable, optional
         Called with each report (the API exports it as Prometheus metrics).
+    on_failure : callable, optional
+        Called with the exception of each failed run.
+    on_retrain : callable, optional
+        Called with the :class:`RetrainRequest` a run makes; it decides whether a retraining
+        starts (one at a time, the cooldown) and records the request either way. Without it,
+        requests are only reported.
+    arm_error_rates : callable, optional
+        Returns the share of failed scoring calls per arm since its last call, for the A/B
+        test's error-rate guardrail.
     """
 
     def __init__(
@@ -113,6 +130,8 @@ class Monitor:
         error_rate: Callable[[], float | None] | None = None,
         on_report: Callable[[MonitorReport], None] | None = None,
         on_failure: Callable[[BaseException], None] | None = None,
+        on_retrain: Callable[[RetrainRequest], object] | None = None,
+        arm_error_rates: Callable[[], Mapping[str, float | None]] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
@@ -122,12 +141,18 @@ class Monitor:
         chosen = channels_from_settings(settings.alerts) if channels is None else channels
         extra = {} if sleep is None else {"sleep": sleep}
         self.alerts = AlertManager(engine, registry.name, settings.alerts, chosen, clock, **extra)
+        self.ab_tests = ABTestManager(
+            settings, engine, registry, clock, arm_error_rates=arm_error_rates
+        )
+        self.retrain_policy = RetrainPolicy(settings, engine, registry.name, clock)
+        self.on_retrain = on_retrain
         self._error_rate = error_rate
         self._on_report = on_report
         self._on_failure = on_failure
 
     def run_once(self, end: datetime | None = None) -> MonitorReport:
-        """Run over the window ending at ``end`` (default: now), apply the rules and alerts.
+        """Run over the window ending at ``end`` (default: now), apply the rules and alerts,
+        step the running A/B test, and ask for a retraining when the policy says so.
 
         A failure is stored as a failed run (when the store takes it) and raised.
         """
@@ -136,12 +161,19 @@ class Monitor:
             rate = None if self._error_rate is None else self._error_rate()
             checks = evaluate(outcome, self.settings.alerts.rules, error_rate=rate)
             summary = self.alerts.process(checks, run_id=outcome.run_id)
+            decision = self.ab_tests.step(outcome)
+            request = self.retrain_policy.check(outcome)
         except Exception as exc:
             self.runner.record_failure(exc, end)
             if self._on_failure is not None:
                 self._on_failure(exc)
             raise
-        report = MonitorReport(outcome, checks, summary)
+        if request is not None and self.on_retrain is not None:
+            try:
+                self.on_retrain(request)
+            except Exception:  # the run itself succeeded; the retraining records its failure
+                logger.exception("the retraining this run asked for (%s) failed", request.trigger)
+        report = MonitorReport(outcome, checks, summary, decision, request)
         if self._on_report is not None:
             self._on_report(report)
         return report

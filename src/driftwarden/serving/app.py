@@ -15,6 +15,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -26,11 +27,21 @@ from driftwarden.core import Clock, Settings, SystemClock
 from driftwarden.core.errors import NotFoundError
 from driftwarden.monitoring import Monitor
 from driftwarden.registry import ModelRegistry
+from driftwarden.retraining import Retrainer
 from driftwarden.schema import build_request_model
 from driftwarden.serving.errors import install_error_handlers
 from driftwarden.serving.metrics import ServerMetrics
 from driftwarden.serving.models import ModelSet
-from driftwarden.serving.routes import alerts, feedback, health, models, monitoring, predict
+from driftwarden.serving.routes import (
+    abtests,
+    alerts,
+    feedback,
+    health,
+    models,
+    monitoring,
+    predict,
+    retraining,
+)
 from driftwarden.serving.shared_routing import SharedRouting
 from driftwarden.serving.state import ServingState
 from driftwarden.store import PredictionWriter, create_store_engine, upgrade
@@ -41,6 +52,9 @@ logger = logging.getLogger(__name__)
 
 # Seconds between attempts to migrate a store that was unreachable at start-up.
 _MIGRATE_RETRY_SECONDS = 2.0
+# Longest a shut-down waits for a background retraining; one still running is marked failed by
+# the next request once its heartbeat is stale.
+_RETRAIN_JOIN_SECONDS = 60.0
 
 
 async def _migrate(
@@ -78,7 +92,11 @@ async def _migrate(
 
 
 def create_app(
-    settings: Settings, *, registry: ModelRegistry | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    registry: ModelRegistry | None = None,
+    clock: Clock | None = None,
+    settings_file: Path | None = None,
 ) -> FastAPI:
     """Build the API for ``settings``.
 
@@ -89,6 +107,8 @@ def create_app(
         Defaults to the registry the settings name.
     clock : Clock, optional
         Times predictions and labels; simulated time in simulations.
+    settings_file : Path, optional
+        The file the settings came from, passed to retraining runs on a Prefect work pool.
     """
     clock = clock or SystemClock()
     registry = registry or ModelRegistry(settings.registry, clock=clock)
@@ -114,6 +134,7 @@ def create_app(
         commit=writer.submit if settings.serving.log_predictions else None,
     )
     metrics = ServerMetrics()
+    retrainer = Retrainer(settings, engine, registry, clock, settings_file=settings_file)
     monitor = Monitor(
         settings,
         engine,
@@ -122,9 +143,23 @@ def create_app(
         error_rate=metrics.error_rate,
         on_report=metrics.observe_monitor,
         on_failure=metrics.observe_monitor_failure,
+        # In the background: a monitor run must not wait for a training.
+        on_retrain=lambda request: retrainer.request(
+            request.trigger, request.reason, request.evidence, wait=False
+        ),
+        arm_error_rates=metrics.arm_error_rates,
     )
     state = ServingState(
-        settings, clock, engine, writer, model_set, schema, request_model, metrics, monitor
+        settings,
+        clock,
+        engine,
+        writer,
+        model_set,
+        schema,
+        request_model,
+        metrics,
+        monitor,
+        retrainer,
     )
 
     @asynccontextmanager
@@ -163,6 +198,8 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
             await state.routing.stop()
+            # A retraining in a background thread finishes its current step's writes first.
+            await asyncio.to_thread(retrainer.join, _RETRAIN_JOIN_SECONDS)
             await model_set.stop()
             await writer.stop()
             engine.dispose()
@@ -181,6 +218,8 @@ def create_app(
     app.include_router(feedback.router)
     app.include_router(monitoring.router)
     app.include_router(alerts.router)
+    app.include_router(retraining.router)
+    app.include_router(abtests.router)
     predict_router = predict.router
     for route in predict_router.routes:
         route.openapi_extra = predict.openapi_body(request_model)  # type: ignore[attr-defined]

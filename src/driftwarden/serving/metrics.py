@@ -51,6 +51,14 @@ class ServerMetrics:
             buckets=_BUCKETS,
             registry=self.registry,
         )
+        self.scoring_calls = Counter(
+            "driftwarden_scoring_calls_total",
+            "Calls to score rows with a model, by arm (champion, challenger; a shadow call "
+            "counts for the challenger) and outcome (ok, error): the A/B test's error-rate "
+            "guardrail.",
+            ["arm", "outcome"],
+            registry=self.registry,
+        )
         self.in_flight = Gauge(
             "driftwarden_requests_in_flight",
             "Requests being handled now.",
@@ -134,6 +142,7 @@ class ServerMetrics:
             registry=self.registry,
         )
         self._errors_seen = (0.0, 0.0)
+        self._arm_seen: dict[str, tuple[float, float]] = {}
 
     def observe_monitor(self, report: MonitorReport) -> None:
         """Export what a monitor run found."""
@@ -178,6 +187,25 @@ class ServerMetrics:
         if total <= seen_total:
             return None
         return (errors - seen_errors) / (total - seen_total)
+
+    def arm_error_rates(self) -> dict[str, float | None]:
+        """Per arm, the share of scoring calls that failed since the last call (``None`` for an
+        arm that was not called)."""
+        counts: dict[tuple[str, str], float] = {}
+        for metric in self.scoring_calls.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    counts[sample.labels["arm"], sample.labels["outcome"]] = sample.value
+        rates: dict[str, float | None] = {}
+        for arm in ("champion", "challenger"):
+            total = counts.get((arm, "ok"), 0.0) + counts.get((arm, "error"), 0.0)
+            errors = counts.get((arm, "error"), 0.0)
+            seen_total, seen_errors = self._arm_seen.get(arm, (0.0, 0.0))
+            self._arm_seen[arm] = (total, errors)
+            rates[arm] = (
+                None if total <= seen_total else (errors - seen_errors) / (total - seen_total)
+            )
+        return rates
 
     def render(self) -> bytes:
         """The text exposition format."""

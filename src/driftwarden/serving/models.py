@@ -51,6 +51,16 @@ class ServedModel:
         return await self.batcher.submit(rows, record)
 
 
+def _signature(loaded: LoadedModel) -> list[tuple[str, str]]:
+    """What a request must carry for a version: its features' names and kinds, in order.
+
+    A retrained version may widen its contract (new categories, wider ranges, a feature that
+    may now be missing); the request model accepts unseen categories and any number, so such a
+    version serves the same requests and swaps in live.
+    """
+    return [(spec.name, spec.kind) for spec in loaded.schema.features]
+
+
 class ModelSet:
     """The champion and the challenger a server serves, kept current with the registry.
 
@@ -121,10 +131,10 @@ class ModelSet:
                 "alias %s points to version %s, which could not be found", alias, version
             )
             return False
-        if champion is not None and loaded.schema.features != champion.loaded.schema.features:
+        if champion is not None and _signature(loaded) != _signature(champion.loaded):
             logger.error(
-                "version %s has other features than the served champion %s; not swapping it in "
-                "(restart the server to serve a new schema)",
+                "version %s reads other features than the served champion %s; not swapping it "
+                "in (restart the server to serve a new schema)",
                 version,
                 champion.version,
             )

@@ -14,7 +14,9 @@ __all__ = [
     "FeedbackOutcome",
     "FeedbackRequest",
     "FeedbackResponse",
+    "ModelChange",
     "Prediction",
+    "PromoteRequest",
     "RoutingUpdate",
 ]
 
@@ -97,3 +99,17 @@ class RoutingUpdate(BaseModel):
     mode: Literal["off", "split", "shadow"] | None = None
     share: float | None = Field(default=None, ge=0.0, le=1.0)
     salt: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class ModelChange(BaseModel):
+    """Why the champion changes (kept in the promotion history)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=1000)
+
+
+class PromoteRequest(ModelChange):
+    """The version to make the champion."""
+
+    version: int = Field(ge=1)

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from driftwarden.core import Clock, Settings
 from driftwarden.monitoring import Monitor
+from driftwarden.retraining import Retrainer
 from driftwarden.schema import FeatureSchema, PredictionRequest
 from driftwarden.serving.metrics import ServerMetrics
 from driftwarden.serving.model_router import ModelRouter
@@ -31,6 +32,7 @@ class ServingState:
     request_model: type[PredictionRequest] | None
     metrics: ServerMetrics
     monitor: Monitor
+    retrainer: Retrainer
     router: ModelRouter = field(default_factory=ModelRouter)
     known_categories: dict[str, frozenset[str]] = field(init=False)
     routing: SharedRouting = field(init=False)

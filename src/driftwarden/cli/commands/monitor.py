@@ -12,12 +12,16 @@ import argparse
 import asyncio
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from driftwarden.cli.commands._shared import Progress
+from driftwarden.cli.commands.retrain import settings_file
 from driftwarden.core import Settings, SystemClock
 from driftwarden.core.errors import ConfigError
 from driftwarden.monitoring import Monitor, MonitorReport
 from driftwarden.registry import ModelRegistry
+from driftwarden.retraining import Retrainer
 from driftwarden.store import create_store_engine, upgrade
 
 __all__ = ["add_parser", "build_monitor", "run"]
@@ -40,15 +44,27 @@ def add_parser(verbs: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def build_monitor(settings: Settings) -> Monitor:
-    """The monitor of the settings' store and registry (the store is migrated first)."""
+def build_monitor(settings: Settings, settings_file: Path | None = None) -> Monitor:
+    """The monitor of the settings' store and registry (the store is migrated first); a
+    retraining its policy asks for runs before the run returns."""
     engine = create_store_engine(
         settings.store.url, connect_timeout=settings.store.connect_timeout_seconds
     )
     upgrade(engine)
     clock = SystemClock()
     registry = ModelRegistry(settings.registry, clock=clock, home=settings.home)
-    return Monitor(settings, engine, registry, clock)
+    retrainer = Retrainer(
+        settings, engine, registry, clock, settings_file=settings_file, progress=Progress()
+    )
+    return Monitor(
+        settings,
+        engine,
+        registry,
+        clock,
+        on_retrain=lambda request: retrainer.request(
+            request.trigger, request.reason, request.evidence
+        ),
+    )
 
 
 def _end(text: str | None) -> datetime | None:
@@ -85,11 +101,19 @@ def _print(report: MonitorReport) -> None:
         f"alerts: {len(alerts.opened)} opened, {len(alerts.escalated)} escalated, "
         f"{len(alerts.resolved)} resolved, {alerts.failed_deliveries} failed deliveries"
     )
+    if report.ab_test is not None:
+        decision = report.ab_test
+        print(
+            f"A/B test {decision.test_id}: {decision.action} ({decision.n_champion} labelled "
+            f"champion rows, {decision.n_challenger} challenger rows): {decision.reason}"
+        )
+    if report.retrain is not None:
+        print(f"retraining asked for ({report.retrain.trigger}): {report.retrain.reason}")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run once, or loop until interrupted."""
-    monitor = build_monitor(settings)
+    monitor = build_monitor(settings, settings_file(args))
     if not args.once:
         if args.end is not None:
             raise ConfigError("--end only goes with --once")

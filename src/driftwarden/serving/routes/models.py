@@ -8,9 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from driftwarden.registry import lineage
 from driftwarden.serving.deps import AdminKey, PredictKey, State
 from driftwarden.serving.errors import CountedRoute
-from driftwarden.serving.schemas import RoutingUpdate
+from driftwarden.serving.schemas import ModelChange, PromoteRequest, RoutingUpdate
+from driftwarden.serving.state import ServingState
 
 __all__ = ["router"]
 
@@ -62,3 +64,55 @@ async def reload(state: State) -> dict[str, Any]:
     await state.routing.refresh()
     loaded = {arm: served.version for arm, served in state.models.models.items()}
     return {"swapped": swapped, "loaded": loaded, "routing": asdict(state.router.config)}
+
+
+def _who(request: Request) -> str:
+    client = request.client.host if request.client is not None else "unknown"
+    return f"admin API key from {client}"
+
+
+@router.get("/v1/models/history", dependencies=[PredictKey], summary="Every champion move")
+async def history(state: State) -> dict[str, Any]:
+    """The append-only history of the champion alias, oldest first (promotions and rollbacks,
+    with who, when and why; a promotion by the A/B policy names its test and statistics), and
+    the stack of champions a rollback walks back through."""
+    events = await asyncio.to_thread(state.models.registry.history)
+    return {
+        "model": state.models.registry.name,
+        "events": [{**asdict(event), "at": event.at.isoformat()} for event in events],
+        "lineage": lineage(events),
+    }
+
+
+async def _moved(state: ServingState, event: Any) -> dict[str, Any]:
+    # This replica serves the new champion at once; the others at their next alias poll.
+    await state.models.refresh("champion")
+    await state.models.refresh("challenger")
+    loaded = {arm: served.version for arm, served in state.models.models.items()}
+    return {"event": {**asdict(event), "at": event.at.isoformat()}, "loaded": loaded}
+
+
+@router.post("/v1/models/rollback", dependencies=[AdminKey], summary="Roll the champion back")
+async def rollback(
+    request: Request, state: State, body: ModelChange | None = None
+) -> dict[str, Any]:
+    """Return the champion alias to the champion before the current one. 404 when there is no
+    earlier champion."""
+    reason = (body.reason if body is not None else "") or "rollback over the API"
+    event = await asyncio.to_thread(
+        state.models.registry.rollback, reason=reason, actor=_who(request)
+    )
+    return await _moved(state, event)
+
+
+@router.post("/v1/models/promote", dependencies=[AdminKey], summary="Make a version the champion")
+async def promote(body: PromoteRequest, request: Request, state: State) -> dict[str, Any]:
+    """Move the champion alias to a version by hand (the previous champion stays one rollback
+    away). 409 when it is the champion already."""
+    event = await asyncio.to_thread(
+        state.models.registry.promote,
+        body.version,
+        reason=body.reason or "promoted over the API",
+        actor=_who(request),
+    )
+    return await _moved(state, event)

@@ -270,7 +270,12 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
             record = functools.partial(_record, logged, served, arm, [ids[i] for i in positions],
                                        subset, features, now, started, None)  # fmt: skip
             # Returns once the rows are committed (or spooled), when predictions are logged.
-            await served.score(features, record)
+            try:
+                await served.score(features, record)
+            except Exception:
+                state.metrics.scoring_calls.labels(arm, "error").inc()
+                raise
+            state.metrics.scoring_calls.labels(arm, "ok").inc()
             _count_unseen(state, features)
             for i, row in zip(positions, logged, strict=True):
                 answers[i] = Prediction(
@@ -332,4 +337,7 @@ async def _shadow(
         await served.score(features, record)
         state.metrics.predictions.labels(str(served.version), "shadow").inc(len(rows))
     except Exception:  # the shadow must never disturb serving
+        state.metrics.scoring_calls.labels("challenger", "error").inc()
         logger.exception("shadow scoring failed")
+    else:
+        state.metrics.scoring_calls.labels("challenger", "ok").inc()
