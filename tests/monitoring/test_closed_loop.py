@@ -143,14 +143,23 @@ def test_a_concept_change_is_retrained_and_the_better_challenger_promoted(
     assert history["lineage"] == [1]
 
 
+@pytest.mark.parametrize(
+    ("mode", "metric", "method"),
+    [
+        ("split", "accuracy", "two_proportion_z"),
+        ("shadow", "accuracy", "mcnemar"),
+        ("split", "roc_auc", "bootstrap"),
+        ("shadow", "roc_auc", "delong"),
+    ],
+)
 def test_a_worse_challenger_is_rejected_before_the_minimum_duration(
-    make_served, churn_frame, base_data, make_settings
+    make_served, churn_frame, base_data, make_settings, mode, metric, method
 ):
     from driftwarden.registry import ModelRegistry
     from driftwarden.schema import infer_schema
     from driftwarden.training import ModelParams, train
 
-    served = make_served(**loop_settings(base_data))
+    served = make_served(**loop_settings(base_data, metric=metric))
     # A challenger that learnt the reversed concept, tested on traffic that did not change.
     flipped = churn_frame(3000, seed=150, flipped=True)
     schema = infer_schema(flipped, target="churned", entity_id="account")
@@ -159,7 +168,7 @@ def test_a_worse_challenger_is_rejected_before_the_minimum_duration(
     )
     response = served.http.post(
         "/v1/ab-tests",
-        json={"version": worse.version},
+        json={"version": worse.version, "mode": mode},
         headers={"Authorization": "Bearer s3cret"},
     )
     assert response.status_code == 201, response.text
@@ -176,6 +185,8 @@ def test_a_worse_challenger_is_rejected_before_the_minimum_duration(
     assert decision.action == "reject", decision.reason
     assert decision.elapsed < timedelta(days=3)
     assert decision.comparison is not None
+    assert decision.comparison.method == method
+    assert decision.comparison.paired is (mode == "shadow")
     assert decision.comparison.difference < 0
     found = served.http.get(f"/v1/ab-tests/{test_id}").json()
     assert found["status"] == "rejected"

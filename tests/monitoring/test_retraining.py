@@ -7,6 +7,7 @@ import multiprocessing
 import threading
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from driftwarden.monitoring import RetrainPolicy
@@ -217,3 +218,39 @@ def test_recent_labels_of_one_class_skip_the_retraining(make_served, base_data, 
     assert run["status"] == "skipped"
     assert run["error"].startswith("the 120 held-out rows hold only one class (0)")
     assert [(s["step"], s["status"]) for s in run["steps"]][-1] == ("fetch_data", "skipped")
+
+
+def test_a_widened_challenger_swaps_in_live_and_other_features_do_not(served, churn_frame):
+    from driftwarden.registry import ModelRegistry
+    from driftwarden.schema import infer_schema, widen_schema
+    from driftwarden.training import ModelParams, train
+
+    state = served.app.state.serving
+    champion_schema = state.models.get("champion").loaded.schema
+    frame = churn_frame(2000, seed=77)
+    frame["plan"] = frame["plan"].where(frame.index % 7 > 0, "max")
+    widened, changes = widen_schema(champion_schema, frame)
+    assert [c.kind for c in changes if c.feature == "plan"] == ["new_categories"]
+    registry = ModelRegistry(state.settings.registry)
+    registry.register(train(frame, widened, params=ModelParams(max_iter=20)), alias="challenger")
+    loaded = served.http.post("/v1/admin/reload", headers=ADMIN).json()["loaded"]
+    assert loaded == {"champion": 1, "challenger": 2}
+    # A version that reads another feature cannot answer the requests this server validates.
+    other = frame.assign(region=np.where(frame.index % 2, "north", "south"))
+    schema = infer_schema(other, target="churned", entity_id="account")
+    registry.register(train(other, schema, params=ModelParams(max_iter=20)), alias="challenger")
+    loaded = served.http.post("/v1/admin/reload", headers=ADMIN).json()["loaded"]
+    assert loaded == {"champion": 1, "challenger": 2}
+
+
+def test_promote_over_the_api_moves_the_champion_on_this_server(served, trained_model):
+    registry = served.app.state.serving.models.registry
+    registry.register(trained_model, alias=None)
+    response = served.http.post(
+        "/v1/models/promote", json={"version": 2, "reason": "hand-picked"}, headers=ADMIN
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["loaded"]["champion"] == 2
+    assert response.json()["event"]["reason"] == "hand-picked"
+    again = served.http.post("/v1/models/promote", json={"version": 2}, headers=ADMIN)
+    assert again.status_code == 409
