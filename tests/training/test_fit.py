@@ -279,3 +279,18 @@ def test_train_refuses_a_task_that_is_not_supported_before_reading_the_data():
     with pytest.raises(ConfigError, match="task 'regression' is not supported yet") as info:
         train(frame.iloc[:0], schema, params=ModelParams(task="regression"))
     assert info.value.key == "task"
+
+
+def test_importances_on_a_large_holdout_use_a_seeded_sample(telco, telco_result):
+    from driftwarden.training import feature_importances
+    from driftwarden.training.evaluate import binary_labels
+
+    frame, schema = telco
+    data = schema.coerce_frame(frame[schema.feature_names])
+    labels = binary_labels(frame[schema.target], schema)
+    model = telco_result.model
+    sampled = feature_importances(model, data, labels, seed=3, max_rows=1000)
+    assert sampled == feature_importances(model, data, labels, seed=3, max_rows=1000)
+    assert sampled != feature_importances(model, data, labels, seed=3, max_rows=2000)
+    # The sample still finds what matters most.
+    assert next(iter(sampled)) in {"Contract", "tenure"}
