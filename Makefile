@@ -14,16 +14,17 @@ export PREFECT_HOME ?= $(CURDIR)/.driftwarden/prefect
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS ?= false
 export NML_DISABLE_USAGE_LOGGING ?= 1
 
-.PHONY: help install format lint test bench bench-drift bench-serve bench-monitor clean
+.PHONY: help install format lint test bench bench-drift bench-serve bench-monitor bench-retrain clean
 
 help:
 	@echo "make install   create $(VENV) and install driftwarden with its dev tools"
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import-linter layer contracts"
 	@echo "make test      the whole test suite with branch coverage (fails under 90%)"
-	@echo "make bench     the three benchmarks below, one after the other"
+	@echo "make bench     the four benchmarks below, one after the other"
 	@echo "make bench-drift  benchmarks/drift.py: drift verdicts against Evidently and a naive scipy loop"
 	@echo "make bench-serve  benchmarks/serve.py: driftwarden serve against mlflow models serve"
 	@echo "make bench-monitor  benchmarks/monitor.py: one monitor run over 1M logged predictions (SQLite, PostgreSQL)"
+	@echo "make bench-retrain  benchmarks/retrain.py: one full retraining on 100k labelled rows against the same job by hand"
 
 install: $(STAMP)
 
@@ -49,7 +50,7 @@ test: install
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
-bench: bench-drift bench-serve bench-monitor
+bench: bench-drift bench-serve bench-monitor bench-retrain
 
 bench-drift: install
 	$(BIN)/python benchmarks/drift.py $(BENCH_ARGS)
@@ -59,6 +60,9 @@ bench-serve: install
 
 bench-monitor: install
 	$(BIN)/python benchmarks/monitor.py $(BENCH_ARGS)
+
+bench-retrain: install
+	$(BIN)/python benchmarks/retrain.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov src/*.egg-info
