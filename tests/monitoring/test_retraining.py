@@ -254,3 +254,23 @@ def test_promote_over_the_api_moves_the_champion_on_this_server(served, trained_
     assert response.json()["event"]["reason"] == "hand-picked"
     again = served.http.post("/v1/models/promote", json={"version": 2}, headers=ADMIN)
     assert again.status_code == 409
+
+
+def test_the_policy_reads_realised_performance_that_arrived_for_an_earlier_window(
+    make_served, churn_frame
+):
+    served = make_served(
+        monitor={"window": "P1D", "min_samples": 100, "min_labelled": 50},
+        retraining={"policy": {"concept_drift": False, "drift_runs": 99}},
+    )
+    served.traffic(churn_frame(600, seed=950, flipped=True), over=DAY, requests=4)
+    first = served.monitor.run_once()
+    assert first.retrain is None  # no label has arrived yet
+    served.label(served.sent)  # a day late
+    served.clock.advance(DAY)
+    later = served.monitor.run_once()
+    assert later.outcome.result(1) is None  # nothing was served in this window
+    assert later.retrain is not None
+    assert later.retrain.trigger == "performance"
+    assert later.retrain.evidence["monitor_run"] == first.outcome.run_id
+    assert later.retrain.evidence["n_labelled"] == 600

@@ -422,6 +422,13 @@ class RetrainingSettings(_Section):
         description="Train on the champion's training data (`training.data`) as well as on "
         "the production rows.",
     )
+    concept_lookback: timedelta = Field(
+        default=timedelta(days=1),
+        gt=timedelta(0),
+        description="When the trigger is concept drift or a performance drop, train only on "
+        "the labelled production rows of this period before the newest labelled one, without "
+        "the training data: once labels change meaning, older labels mislead.",
+    )
     max_production_rows: int | None = Field(
         default=None, ge=1, description="Use at most this many of the newest production rows."
     )

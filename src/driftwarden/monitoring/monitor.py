@@ -144,7 +144,10 @@ class Monitor:
         self.ab_tests = ABTestManager(
             settings, engine, registry, clock, arm_error_rates=arm_error_rates
         )
-        self.retrain_policy = RetrainPolicy(settings, engine, registry.name, clock)
+        self.retrain_policy = RetrainPolicy(
+            settings, engine, registry.name, clock,
+            holdout_metrics=self.references.holdout_metrics,
+        )  # fmt: skip
         self.on_retrain = on_retrain
         self._error_rate = error_rate
         self._on_report = on_report

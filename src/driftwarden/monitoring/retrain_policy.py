@@ -16,6 +16,7 @@ while an A/B test runs) is decided, and recorded, where requests are carried out
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,9 @@ from driftwarden.monitoring.run import RunOutcome
 from driftwarden.store import list_retrain_runs, list_runs, load_state, save_state
 
 __all__ = ["RetrainPolicy", "RetrainRequest"]
+
+# Runs searched, newest first, for the champion's latest realised performance.
+_RECENT_RUNS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +55,21 @@ class RetrainPolicy:
         The store: earlier runs and retrainings.
     model_name : str
     clock : Clock
+    holdout_metrics : callable, optional
+        A version's holdout metrics (what a drop is measured from) when the run has no
+        result of the champion to read them from.
     """
 
-    def __init__(self, settings: Settings, engine: Any, model_name: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Any,
+        model_name: str,
+        clock: Clock,
+        *,
+        holdout_metrics: Callable[[int], Mapping[str, float]] | None = None,
+    ) -> None:
+        self._holdout_metrics = holdout_metrics
         self.settings = settings
         self.engine = engine
         self.model_name = model_name
@@ -73,12 +89,21 @@ class RetrainPolicy:
         return self._schedule(outcome.window_end)
 
     def _performance(self, outcome: RunOutcome) -> RetrainRequest | None:
+        """The champion's newest realised performance, from this run or an earlier one.
+
+        Labels arrive late: the window a run covers often has none yet, while the windows
+        before it get their realised performance recomputed as labels come in. So the newest
+        champion result that has one decides, not only this run's.
+        """
         policy = self.settings.retraining.policy
-        result = outcome.result(outcome.champion) if outcome.champion is not None else None
-        if policy.performance_drop is None or result is None or result.performance is None:
+        if policy.performance_drop is None or outcome.champion is None:
             return None
-        realised = result.performance.get(policy.metric)
-        holdout = result.holdout.get(policy.metric)
+        found = self._latest_realised(outcome)
+        if found is None:
+            return None
+        run_id, window_end, performance, n_labelled = found
+        realised = performance.get(policy.metric)
+        holdout = self._holdout(outcome)
         if realised is None or holdout is None or holdout <= 0:
             return None
         drop = (holdout - float(realised)) / holdout
@@ -88,17 +113,40 @@ class RetrainPolicy:
             "performance",
             f"the champion's realised {policy.metric} {float(realised):.4f} is {drop:.1%} below "
             f"its holdout {holdout:.4f} (retraining.policy.performance_drop "
-            f"{policy.performance_drop:.0%}) on {result.n_labelled} labelled predictions",
+            f"{policy.performance_drop:.0%}) on {n_labelled} labelled predictions of the window "
+            f"ending {window_end.isoformat()}",
             {
-                "model_version": result.model_version,
+                "model_version": outcome.champion,
                 "metric": policy.metric,
                 "realised": float(realised),
                 "holdout": holdout,
                 "drop": drop,
-                "n_labelled": result.n_labelled,
-                "monitor_run": outcome.run_id,
+                "n_labelled": n_labelled,
+                "monitor_run": run_id,
             },
         )
+
+    def _holdout(self, outcome: RunOutcome) -> float | None:
+        metric = self.settings.retraining.policy.metric
+        result = outcome.result(outcome.champion) if outcome.champion is not None else None
+        metrics: Mapping[str, float] | None = result.holdout if result is not None else None
+        if metrics is None and outcome.champion is not None and self._holdout_metrics is not None:
+            metrics = self._holdout_metrics(outcome.champion)
+        if metrics is not None and metric in metrics:
+            return float(metrics[metric])
+        return None
+
+    def _latest_realised(
+        self, outcome: RunOutcome
+    ) -> tuple[int, datetime, dict[str, Any], int] | None:
+        result = outcome.result(outcome.champion) if outcome.champion is not None else None
+        if result is not None and result.performance is not None:
+            return outcome.run_id, outcome.window_end, result.performance, result.n_labelled
+        for run in list_runs(self.engine, self.model_name, limit=_RECENT_RUNS):
+            for stored in run["results"]:
+                if stored["model_version"] == outcome.champion and stored["performance"]:
+                    return run["id"], run["window_end"], stored["performance"], stored["n_labelled"]
+        return None
 
     def _concept(self, outcome: RunOutcome) -> RetrainRequest | None:
         if not self.settings.retraining.policy.concept_drift:

@@ -5,7 +5,9 @@
 2. :func:`fetch_data`: the champion's training data (``training.data``, or the bundled
    dataset) plus the labelled production rows of ``retraining.lookback``, deduplicated by entity
    (the newest row of an entity wins, and replaces its rows in the training data); the most
-   recent ``retraining.holdout_fraction`` of the production rows is the holdout.
+   recent ``retraining.holdout_fraction`` of the production rows is the holdout. When the
+   trigger is concept drift or a performance drop, the labels changed meaning: only the
+   production rows of ``retraining.concept_lookback`` before the newest label are used.
 3. :func:`train_candidate`: widen the champion's schema to what production sent (new
    categories, wider ranges, a feature now missing), recording every change, and fit.
 4. :func:`validate`: the gates, on the same holdout for the candidate and the champion.
@@ -51,6 +53,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Triggers that mean the labels changed meaning: train on recent rows alone.
+_CONCEPT_TRIGGERS = frozenset({"concept", "performance"})
 #: MLflow keeps tag values up to this many characters.
 _TAG_LIMIT = 5000
 
@@ -162,6 +166,16 @@ def fetch_data(ctx: RetrainContext) -> TrainingData:
     ctx.progress("reading the labelled production rows")
     production = _production(ctx, schema)
     n_read = len(production)
+    recent_only = ctx.trigger in _CONCEPT_TRIGGERS
+    if recent_only and n_read:
+        since = production["__created__"].iloc[-1] - settings.concept_lookback
+        production = production[production["__created__"] >= since]
+        if len(production) < settings.min_new_rows:
+            raise Skip(
+                f"{len(production)} labelled production rows in the {settings.concept_lookback} "
+                f"before the newest label; a retraining for {ctx.trigger} drift trains on those "
+                f"alone and needs {settings.min_new_rows} (retraining.min_new_rows)"
+            )
     with_entity = production["__entity__"].notna()
     keyed = production[with_entity].drop_duplicates("__entity__", keep="last")
     production = pd.concat([keyed, production[~with_entity]]).sort_values(
@@ -173,7 +187,7 @@ def fetch_data(ctx: RetrainContext) -> TrainingData:
     parts = [recent[schema.feature_names]]
     labels = [recent["__label__"].to_numpy(dtype=np.int64)]
     n_base = n_replaced = 0
-    if settings.include_training_data:
+    if settings.include_training_data and not recent_only:
         ctx.progress("reading the champion's training data")
         base = _base_frame(ctx.settings)
         missing = [c for c in (*schema.feature_names, schema.target) if c not in base.columns]
@@ -202,6 +216,7 @@ def fetch_data(ctx: RetrainContext) -> TrainingData:
                 "retraining.holdout_fraction or retraining.lookback"
             )
     summary = {
+        "recent_only": recent_only,
         "production_rows_read": n_read,
         "production_rows": len(production),
         "duplicates_dropped": n_read - len(production),
