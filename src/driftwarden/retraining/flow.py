@@ -266,10 +266,13 @@ def _ensure_api() -> None:
     Started here under a lock rather than lazily by the first flow: two threads starting flows
     at once race on the lazy start. It takes seconds, once; it stops when the process exits.
     """
-    from prefect.settings import PREFECT_API_URL
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME
 
     if PREFECT_API_URL.value():
         return
+    # The server keeps its database there; without the folder it never answers, and the
+    # error is only a timeout.
+    Path(PREFECT_HOME.value()).expanduser().mkdir(parents=True, exist_ok=True)
     with _SERVER_LOCK:
         from prefect.server.api.server import SubprocessASGIServer
 
