@@ -14,10 +14,11 @@ export PREFECT_HOME ?= $(CURDIR)/.driftwarden/prefect
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS ?= false
 export NML_DISABLE_USAGE_LOGGING ?= 1
 
-.PHONY: help install format lint test bench bench-drift bench-serve bench-monitor bench-retrain clean
+.PHONY: help install demo format lint test bench bench-drift bench-serve bench-monitor bench-retrain clean
 
 help:
 	@echo "make install   create $(VENV) and install driftwarden with its dev tools"
+	@echo "make demo      train, serve and send live drifting traffic: the whole loop (Ctrl-C stops)"
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import-linter layer contracts"
 	@echo "make test      the whole test suite with branch coverage (fails under 90%)"
 	@echo "make bench     the four benchmarks below, one after the other"
@@ -32,6 +33,10 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	@touch $@
+
+# DEMO_ARGS="--port 8001 --scenario sudden" passes options to `driftwarden demo`.
+demo: install
+	$(BIN)/driftwarden demo $(DEMO_ARGS)
 
 format: install
 	$(BIN)/ruff format src tests benchmarks

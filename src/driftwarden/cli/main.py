@@ -16,11 +16,14 @@ from driftwarden import __version__
 from driftwarden.cli.commands import (
     abtests,
     alerts,
+    demo,
     init,
     models,
     monitor,
     retrain,
     serve,
+    simulate,
+    traffic,
     train,
 )
 from driftwarden.core import apply_offline_defaults, configure_logging, load_settings
@@ -43,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="settings file (default: driftwarden.toml in the working directory, if present)",
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
-    for module in (init, train, models, serve, monitor, alerts, retrain, abtests):
+    for module in (
+        init, train, models, serve, monitor, alerts, retrain, abtests, simulate, traffic, demo,
+    ):  # fmt: skip
         module.add_parser(verbs)
     return parser
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import uvicorn
 
+from driftwarden.cli.commands.retrain import settings_file
 from driftwarden.core import Settings
 from driftwarden.serving.app import create_app
 
@@ -28,7 +29,7 @@ def add_parser(verbs: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Build the app and run it until interrupted."""
-    app = create_app(settings)
+    app = create_app(settings, settings_file=settings_file(args))
     uvicorn.run(
         app,
         host=args.host or settings.serving.host,

@@ -1,0 +1,94 @@
+"""The acceptance tests of the closed loop, in simulated time on the real system.
+
+Each runs ``simulate``: the real API app, store, MLflow registry, monitor, Prefect retraining flow
+and promotion policy on a simulated clock, fed by the row generator fitted on the Telco data, with
+drift injected by the data scenarios. The figures asserted are computed by the summary from what
+the system itself recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from driftwarden.core import load_settings
+from driftwarden.simulation.simulate import SimulationOptions, simulate
+from driftwarden.simulation.summary import parse_time, summarise
+
+pytestmark = pytest.mark.slow
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def settings_for(tmp_path, **overrides):
+    return load_settings(None, home=str(tmp_path / "home"), alerts={"log": False}, **overrides)
+
+
+def test_a_sudden_shift_is_flagged_within_an_hour_at_a_thousand_predictions_an_hour(tmp_path):
+    options = SimulationOptions(
+        scenarios=("sudden",), days=1, rate=24_000, label_delay=timedelta(hours=1),
+        step=timedelta(hours=1), monitor_every=timedelta(hours=1), window=timedelta(hours=1),
+    )  # fmt: skip
+    result = simulate(settings_for(tmp_path), options, tmp_path / "run")
+    [injection] = result.injections
+    [column] = injection["columns"]
+    start = parse_time(injection["start"])
+    drifted = [
+        d for d in result.drift
+        if d["feature"] == column and parse_time(d["window_end"]) > start
+    ]  # fmt: skip
+    first = min(drifted, key=lambda d: d["window_end"])
+    assert first["method"] == "psi"
+    assert first["statistic"] > 0.25
+    assert first["severity"] == "critical"
+    assert parse_time(first["window_end"]) - start <= timedelta(hours=1)
+    summary = summarise(result)
+    [found] = summary["injections"]
+    assert found["detection_delay_hours"] is not None
+    assert found["detection_delay_hours"] <= 1.0
+
+
+def test_seven_days_without_drift_raise_no_critical_alert_and_at_most_one_warning(tmp_path):
+    options = SimulationOptions(scenarios=("none",), days=7, rate=2000)
+    result = simulate(settings_for(tmp_path), options, tmp_path / "run")
+    assert result.injections == []
+    severities = [a["severity"] for a in result.alerts]
+    assert "critical" not in severities, result.alerts
+    assert severities.count("warning") <= 1, result.alerts
+    summary = summarise(result)
+    assert summary["false_alarms"]["critical"] == 0
+    assert sum(day.n for day in result.days) == 7 * 2000
+
+
+def test_a_concept_change_is_retrained_tested_and_promoted_without_anyone_acting(tmp_path):
+    settings = settings_for(
+        tmp_path,
+        ab_test={"share": 0.5, "min_duration": "P2D"},
+    )
+    options = SimulationOptions(scenarios=("concept",), days=12, rate=2000, seed=3)
+    result = simulate(settings, options, tmp_path / "run")
+    summary = summarise(result)
+    [injection] = summary["injections"]
+    assert injection["detected_at"] is not None
+    assert injection["retrained"] is not None
+    assert injection["promoted"] is not None
+    assert any(test["status"] == "promoted" for test in result.ab_tests)
+    assert [e["actor"] for e in result.history if e["action"] == "promote"][1:] == [
+        "promotion policy"
+    ] * (summary["promotions"])
+    assert summary["performance"]["gain_last_week_accuracy_points"] >= 3.0
+    assert result.days[-1].champion_version > 1
+
+
+def test_a_scenarios_summary_figures_are_reproducible_under_a_seed(tmp_path):
+    options = SimulationOptions(scenarios=("gradual",), days=2, rate=2000, seed=11)
+    first = summarise(simulate(settings_for(tmp_path / "a"), options, tmp_path / "a" / "run"))
+    second = summarise(simulate(settings_for(tmp_path / "b"), options, tmp_path / "b" / "run"))
+    for summary in (first, second):
+        summary["run"].pop("seconds", None)
+    assert first == second
+    other = SimulationOptions(scenarios=("gradual",), days=2, rate=2000, seed=12)
+    third = summarise(simulate(settings_for(tmp_path / "c"), other, tmp_path / "c" / "run"))
+    third["run"].pop("seconds", None)
+    assert third["performance"] != first["performance"]
