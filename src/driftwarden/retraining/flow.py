@@ -282,6 +282,27 @@ def _ensure_api() -> None:
 _SERVER_LOCK = threading.Lock()
 
 
+def _flush_prefect() -> None:
+    """Send the run's queued logs and events to Prefect's API now, and stop the workers that
+    send them.
+
+    Otherwise they go out later from Prefect's background thread, retrying with random jitter
+    while the server is busy: work and randomness the host process did not ask for, after the
+    run it belongs to has ended (and at exit, after the ephemeral server is gone).
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=_FLUSH_SECONDS)
+        except Exception:  # delivery to Prefect's UI is best effort; the run is recorded
+            logger.warning("could not flush Prefect's %s", worker.__name__, exc_info=True)
+
+
+_FLUSH_SECONDS = 5.0
+
+
 def run_in_process(ctx: RetrainContext) -> str:
     """Run the flow here, with the live objects of ``ctx``; returns the run's final status."""
     _ensure_api()
@@ -293,5 +314,6 @@ def run_in_process(ctx: RetrainContext) -> str:
         with temporary_settings(updates={"flows.heartbeat_frequency": None}):
             return retrain_flow(ctx.run_id, ctx.trigger)
     finally:
+        _flush_prefect()
         with _LIVE_LOCK:
             _LIVE.pop(ctx.run_id, None)
