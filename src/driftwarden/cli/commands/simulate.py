@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -102,7 +103,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} exists and is not empty; choose another --out", key="out")
-    result = simulate(settings, options, folder / "state", progress=progress)
+    # The API, monitor and flow log every run at INFO: thousands of lines that would bury the
+    # progress line. Warnings and errors still show; --config with log_level DEBUG shows all.
+    loggers = [logging.getLogger(name) for name in ("driftwarden", "prefect", "mlflow")]
+    previous = [logger.level for logger in loggers]
+    if settings.log_level == "INFO":
+        for logger in loggers:
+            logger.setLevel(logging.WARNING)
+    try:
+        result = simulate(settings, options, folder / "state", progress=progress)
+    finally:
+        for logger, level in zip(loggers, previous, strict=True):
+            logger.setLevel(level)
     print(file=sys.stderr)
     index = write_report(result, out)
     summary = json.loads((out / "summary.json").read_text("utf-8"))
