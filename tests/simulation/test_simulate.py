@@ -81,14 +81,18 @@ def test_a_concept_change_is_retrained_tested_and_promoted_without_anyone_acting
     assert result.days[-1].champion_version > 1
 
 
-def test_a_scenarios_summary_figures_are_reproducible_under_a_seed(tmp_path):
-    options = SimulationOptions(scenarios=("gradual",), days=2, rate=2000, seed=11)
+def test_every_scenarios_summary_figures_are_reproducible_under_a_seed(tmp_path):
+    # All six drifts in sequence, in one run: each injection's figures, and the run's.
+    names = ("sudden", "gradual", "seasonal", "new_category", "concept", "class_balance")
+    quick = {"days": 6, "rate": 500, "monitor_every": timedelta(hours=12)}
+    options = SimulationOptions(scenarios=names, seed=11, **quick)
     first = summarise(simulate(settings_for(tmp_path / "a"), options, tmp_path / "a" / "run"))
     second = summarise(simulate(settings_for(tmp_path / "b"), options, tmp_path / "b" / "run"))
     for summary in (first, second):
         summary["run"].pop("seconds", None)
+    assert [i["kind"] for i in first["injections"]] == [
+        "sudden", "gradual", "seasonal", "new_category", "concept", "class_balance",
+    ]  # fmt: skip
     assert first == second
-    other = SimulationOptions(scenarios=("gradual",), days=2, rate=2000, seed=12)
-    third = summarise(simulate(settings_for(tmp_path / "c"), other, tmp_path / "c" / "run"))
-    third["run"].pop("seconds", None)
-    assert third["performance"] != first["performance"]
+    # Every injection of the run was measured, so equality covers each one's figures.
+    assert all(injection["baseline_accuracy"] is not None for injection in first["injections"])

@@ -255,20 +255,23 @@ def _run(
     monitor_every = int(options.monitor_every / options.step)
     target = schema.target
     assert target is not None
+    day_rows, day_times = pd.DataFrame(), pd.Series(dtype="datetime64[ns, UTC]")
     for index in range(steps):
         step_start = options.start + index * options.step
+        day, within = divmod(index, per_day)
+        if within == 0:
+            # A day's traffic is drawn, timed and drifted at once: a scenario that reweights
+            # the classes needs both in the rows it is given, which an hour of a small rate
+            # may not have.
+            day_rows, day_times = _day_of_traffic(generator, scenario, options, day)
         # Exactly `rate` a day, spread as evenly as whole rows allow.
-        n = (index + 1) * options.rate // per_day - index * options.rate // per_day
+        first = within * options.rate // per_day
+        n = (within + 1) * options.rate // per_day - first
         if n:
-            rows = generator.generate(n, seed=options.seed * 1_000_003 + index)
-            offsets = np.sort(np.random.default_rng(options.seed + index).random(n))
-            times = pd.DatetimeIndex([step_start + options.step * float(o) for o in offsets])
-            if scenario is not None:
-                rng = np.random.default_rng([options.seed, index])
-                rows = scenario.apply(rows, times.to_numpy(), rng)
+            rows = day_rows.iloc[first : first + n]
+            times = pd.DatetimeIndex(day_times.iloc[first : first + n])
             truth = true_labels(rows, schema)
             features = rows.drop(columns=[target])
-            day = int((step_start - options.start) / DAY)
             _score(client, clock, features, truth, times, day, served, pending, options)
             frozen_scores = predict_scores(
                 frozen, schema.coerce_frame(features[schema.feature_names])
@@ -283,6 +286,27 @@ def _run(
         if (index + 1) % per_day == 0:
             say(f"day {(index + 1) * options.step // DAY}/{options.days}")
     return served
+
+
+def _day_of_traffic(
+    generator: RowGenerator, scenario: Any, options: SimulationOptions, day: int
+) -> tuple[pd.DataFrame, pd.Series[Any]]:
+    """One simulated day of customers in time order, with the scenarios applied."""
+    rows = generator.generate(options.rate, seed=options.seed * 1_000_003 + day)
+    per_day = int(DAY / options.step)
+    start = options.start + day * DAY
+    # Each step's share of the day arrives within that step, at random instants.
+    rng = np.random.default_rng([options.seed, day, 1])
+    slots = np.array(
+        [(i + 1) * options.rate // per_day - i * options.rate // per_day for i in range(per_day)]
+    )
+    steps = np.repeat(np.arange(per_day), slots)
+    offsets = np.sort(steps + rng.random(options.rate)) / per_day
+    times = pd.Series(pd.to_datetime([start + DAY * float(o) for o in offsets], utc=True))
+    if scenario is not None:
+        drift_rng = np.random.default_rng([options.seed, day])
+        rows = scenario.apply(rows, times.dt.tz_localize(None).to_numpy(), drift_rng)
+    return rows.reset_index(drop=True), times
 
 
 def _score(

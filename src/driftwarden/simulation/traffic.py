@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,10 @@ from driftwarden.schema import FeatureSchema
 from driftwarden.simulation.simulate import as_records, true_labels
 
 __all__ = ["TrafficOptions", "TrafficStats", "run_traffic"]
+
+# Customers are drawn this many at most, or this many seconds of traffic, at a time.
+_POOL_ROWS = 500
+_POOL_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,14 +113,29 @@ async def run_traffic(
     )
     tasks: set[asyncio.Task[None]] = set()
 
-    async def send(index: int) -> None:
-        async with limit:
-            rows = generator.generate(options.batch, seed=options.seed * 1_000_003 + index)
+    pool: deque[tuple[dict[str, Any], int]] = deque()
+    # Customers are drawn and drifted a few seconds of traffic at a time: a scenario that
+    # reweights the classes needs both in the rows it is given, which one request may not have.
+    chunk = max(options.batch, min(_POOL_ROWS, int(options.rate * _POOL_SECONDS)))
+    refills = 0
+
+    def take(count: int) -> list[tuple[dict[str, Any], int]]:
+        nonlocal refills
+        while len(pool) < count:
+            rows = generator.generate(chunk, seed=options.seed * 1_000_003 + refills)
             if scenario is not None:
-                times = np.array([np.datetime64(now().replace(tzinfo=None), "ns")] * len(rows))
-                rows = scenario.apply(rows, times, np.random.default_rng([options.seed, index]))
-            truth = true_labels(rows, schema)
-            records = as_records(rows.drop(columns=[target]))
+                times = np.full(len(rows), np.datetime64(now().replace(tzinfo=None), "ns"))
+                rows = scenario.apply(rows, times, np.random.default_rng([options.seed, refills]))
+            refills += 1
+            pool.extend(zip(as_records(rows.drop(columns=[target])), true_labels(rows, schema),
+                            strict=True))  # fmt: skip
+        return [pool.popleft() for _ in range(count)]
+
+    async def send() -> None:
+        async with limit:
+            drawn = take(options.batch)
+            records = [record for record, _ in drawn]
+            truth = [label for _, label in drawn]
             began = time.perf_counter()
             try:
                 answers = await client.predict_batch(records)
@@ -154,7 +174,7 @@ async def run_traffic(
             await asyncio.sleep(min(wait, 0.25))
             await pay_labels()
             continue
-        task = asyncio.get_running_loop().create_task(send(index))
+        task = asyncio.get_running_loop().create_task(send())
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         index += 1
