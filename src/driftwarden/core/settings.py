@@ -528,6 +528,12 @@ class ABTestSettings(_Section):
         description="A p99 within this many milliseconds of the champion's never trips the "
         "latency guardrail: at a few milliseconds, a ratio measures noise.",
     )
+    latency_min_rows: int = Field(
+        default=100,
+        ge=1,
+        description="The latency guardrail compares p99s only of windows where each arm "
+        "scored this many rows: the p99 of fewer is their slowest single call.",
+    )
     max_error_rate: float = Field(
         default=0.01,
         ge=0,

@@ -395,11 +395,12 @@ class ABTestManager:
 
     def _guardrails(self, test: Mapping[str, Any], outcome: RunOutcome | None) -> Guardrails:
         champion = challenger = None
+        enough = self.settings.ab_test.latency_min_rows
         if outcome is not None:
             a = outcome.result(test["champion_version"])
             b = outcome.result(test["challenger_version"])
-            champion = None if a is None else a.latency_ms.get("p99")
-            challenger = None if b is None else b.latency_ms.get("p99")
+            if a is not None and b is not None and min(a.n_rows, b.n_rows) >= enough:
+                champion, challenger = a.latency_ms.get("p99"), b.latency_ms.get("p99")
         rate = None
         if self._arm_error_rates is not None:
             rate = self._arm_error_rates().get("challenger")

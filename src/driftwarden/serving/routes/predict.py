@@ -257,11 +257,9 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
         if any(served is None for served in models.values()):
             raise ApiError(503, "no_model", "no champion model is loaded; run driftwarden train")
         now = state.clock.now()
-        for arm in ("champion", "challenger"):
+
+        async def score(arm: Arm, served: ServedModel) -> None:
             positions = [i for i, a in zip(todo, arms, strict=True) if a == arm]
-            served = models.get(arm)
-            if served is None:  # no row goes to this arm
-                continue
             subset = [rows[i] for i in positions]
             # Logged as validated: the request model has already read a blank optional category
             # as null and refused a blank required one.
@@ -286,6 +284,13 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
                     variant=arm,
                 )
             state.metrics.predictions.labels(str(served.version), arm).inc(len(positions))
+
+        # Both arms at once: scored one after the other, the challenger's rows would wait for
+        # the champion's to be scored and committed, and its latency, which the A/B test's
+        # guardrail compares, would carry the champion's.
+        await asyncio.gather(
+            *(score(arm, served) for arm, served in models.items() if served is not None)
+        )
         if todo and state.router.shadows(challenger_available=challenger):
             scored, scored_ids = (
                 (rows, ids)
