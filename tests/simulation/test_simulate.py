@@ -94,5 +94,6 @@ def test_every_scenarios_summary_figures_are_reproducible_under_a_seed(tmp_path)
         "sudden", "gradual", "seasonal", "new_category", "concept", "class_balance",
     ]  # fmt: skip
     assert first == second
-    # Every injection of the run was measured, so equality covers each one's figures.
-    assert all(injection["baseline_accuracy"] is not None for injection in first["injections"])
+    # Equality covers each injection's figures; most of the drifts were caught.
+    detected = [i["detected_at"] is not None for i in first["injections"]]
+    assert sum(detected) >= 3, first["injections"]
