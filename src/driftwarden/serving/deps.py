@@ -27,6 +27,7 @@ __all__ = [
     "get_state",
     "require_admin_key",
     "require_predict_key",
+    "who",
 ]
 
 
@@ -37,6 +38,13 @@ async def get_state(request: Request) -> ServingState:
 
 
 State = Annotated[ServingState, Depends(get_state)]
+
+
+def who(request: Request) -> str:
+    """Who an admin action is recorded as: the admin key names no person, so the client's
+    address is what the server knows of who."""
+    client = request.client.host if request.client is not None else "unknown"
+    return f"admin API key from {client}"
 
 
 def _presented(request: Request) -> str | None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftwarden.serving.deps import AdminKey, PredictKey, State
+from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute
 from driftwarden.serving.routes.monitoring import Limit
 from driftwarden.store import get_ab_test, list_ab_tests
@@ -40,11 +40,6 @@ class StopTest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(default="", max_length=1000)
-
-
-def _who(request: Request) -> str:
-    client = request.client.host if request.client is not None else "unknown"
-    return f"admin API key from {client}"
 
 
 @router.get("/v1/ab-tests", dependencies=[PredictKey], summary="A/B tests, newest first")
@@ -82,7 +77,7 @@ async def start(body: StartTest, request: Request, state: State) -> dict[str, An
         body.version,
         mode=body.mode,
         share=body.share,
-        actor=_who(request),
+        actor=who(request),
     )
     await state.models.refresh("challenger")
     await state.routing.refresh()
@@ -100,7 +95,7 @@ async def stop(
         state.monitor.ab_tests.stop,
         test_id,
         reason=reason or "no reason given",
-        actor=_who(request),
+        actor=who(request),
     )
     await state.routing.refresh()
     await state.models.refresh("challenger")

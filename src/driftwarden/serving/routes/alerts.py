@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftwarden.serving.deps import AdminKey, PredictKey, State
+from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute
 from driftwarden.serving.routes.monitoring import End, Limit, Start, check_range
 from driftwarden.store import alert_events, get_alert, list_alerts
@@ -25,12 +25,6 @@ class MuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     minutes: float = Field(gt=0, le=60 * 24 * 365, description="Length of the mute.")
-
-
-def _who(request: Request) -> str:
-    # The admin key names no person: the client's address is what the server knows of who.
-    client = request.client.host if request.client is not None else "unknown"
-    return f"admin API key from {client}"
 
 
 @router.get("/v1/alerts", dependencies=[PredictKey], summary="Alerts, newest first")
@@ -73,7 +67,7 @@ async def acknowledge(alert_id: int, request: Request, state: State) -> dict[str
     """Mark the alert as seen: it stays active and can still escalate, but sends no reminders.
     A resolved alert cannot be acknowledged (409)."""
     monitor = state.monitor
-    return await asyncio.to_thread(monitor.alerts.acknowledge, alert_id, by=_who(request))
+    return await asyncio.to_thread(monitor.alerts.acknowledge, alert_id, by=who(request))
 
 
 @router.post("/v1/alerts/{alert_id}/mute", dependencies=[AdminKey], summary="Mute")
@@ -81,5 +75,5 @@ async def mute(alert_id: int, body: MuteRequest, request: Request, state: State)
     """Send nothing about the alert for ``minutes``; it is still updated and listed."""
     monitor = state.monitor
     return await asyncio.to_thread(
-        monitor.alerts.mute, alert_id, timedelta(minutes=body.minutes), by=_who(request)
+        monitor.alerts.mute, alert_id, timedelta(minutes=body.minutes), by=who(request)
     )

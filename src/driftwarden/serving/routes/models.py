@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from driftwarden.registry import lineage
-from driftwarden.serving.deps import AdminKey, PredictKey, State
+from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute
 from driftwarden.serving.schemas import ModelChange, PromoteRequest, RoutingUpdate
 from driftwarden.serving.state import ServingState
@@ -43,13 +43,8 @@ async def routing(update: RoutingUpdate, request: Request, state: State) -> dict
     up (at its next routing poll, or at once on ``POST /v1/admin/reload``). Omitted fields keep
     their stored values. If the store is unreachable the answer is 503 and nothing changes.
     """
-    # The admin key names no person: the client's address is what the server knows of who.
-    client = request.client.host if request.client is not None else "unknown"
     config = await state.routing.change(
-        mode=update.mode,
-        share=update.share,
-        salt=update.salt,
-        changed_by=f"admin API key from {client}",
+        mode=update.mode, share=update.share, salt=update.salt, changed_by=who(request)
     )
     return asdict(config)
 
@@ -64,11 +59,6 @@ async def reload(state: State) -> dict[str, Any]:
     await state.routing.refresh()
     loaded = {arm: served.version for arm, served in state.models.models.items()}
     return {"swapped": swapped, "loaded": loaded, "routing": asdict(state.router.config)}
-
-
-def _who(request: Request) -> str:
-    client = request.client.host if request.client is not None else "unknown"
-    return f"admin API key from {client}"
 
 
 @router.get("/v1/models/history", dependencies=[PredictKey], summary="Every champion move")
@@ -100,7 +90,7 @@ async def rollback(
     earlier champion."""
     reason = (body.reason if body is not None else "") or "rollback over the API"
     event = await asyncio.to_thread(
-        state.models.registry.rollback, reason=reason, actor=_who(request)
+        state.models.registry.rollback, reason=reason, actor=who(request)
     )
     return await _moved(state, event)
 
@@ -113,6 +103,6 @@ async def promote(body: PromoteRequest, request: Request, state: State) -> dict[
         state.models.registry.promote,
         body.version,
         reason=body.reason or "promoted over the API",
-        actor=_who(request),
+        actor=who(request),
     )
     return await _moved(state, event)

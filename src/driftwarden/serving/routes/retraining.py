@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from driftwarden.serving.deps import AdminKey, PredictKey, State
+from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute, error_body
 from driftwarden.serving.routes.monitoring import Limit
 from driftwarden.store import get_retrain_run, list_retrain_runs
@@ -28,11 +28,6 @@ class RetrainBody(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
-def _who(request: Request) -> str:
-    client = request.client.host if request.client is not None else "unknown"
-    return f"admin API key from {client}"
-
-
 @router.post(
     "/v1/retrain",
     dependencies=[AdminKey],
@@ -47,7 +42,7 @@ async def retrain(request: Request, state: State, body: RetrainBody | None = Non
     """Start a retraining of the champion in the background: fetch data, train, validate on the
     recent holdout, register the candidate as challenger and start its A/B test. The request is
     recorded either way; while another retraining runs it starts nothing (409)."""
-    reason = (body.reason if body is not None else "") or f"requested by {_who(request)}"
+    reason = (body.reason if body is not None else "") or f"requested by {who(request)}"
     found = await asyncio.to_thread(state.retrainer.request, "manual", reason, wait=False)
     if found["status"] == "skipped":
         content = {**error_body("conflict", found["error"]), "run": jsonable_encoder(found)}
