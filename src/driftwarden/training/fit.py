@@ -251,6 +251,7 @@ def train_on_split(
     say = progress or (lambda message: logger.info(message))
     params = params or ModelParams(random_state=seed, task=schema.task)
     model = build_pipeline(schema, params)
+    say(f"validating {len(train_frame) + len(holdout_frame):,} rows against the schema")
     parts = []
     for name, frame, labels in (
         ("training", train_frame, train_labels),
@@ -269,7 +270,6 @@ def train_on_split(
         _check_declared(schema, data)
         parts.append((data, labels.astype(np.int64)))
     (x_train, y_train), (x_test, y_test) = parts
-    say(f"validating {len(x_train) + len(x_test):,} rows against the schema")
     hashed = pd.concat([x_train, x_test], ignore_index=True).assign(
         __label__=np.concatenate([y_train, y_test])
     )
