@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -140,12 +141,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     config_path = folder / "demo.toml"
     if config_path.exists():
-        config = load_settings(config_path).model_dump(mode="json", by_alias=True)
-        config = {**config, "serving": {**config["serving"], "port": args.port}}
-        admin = load_settings(config_path).serving.admin_api_key
-        assert admin is not None
-        config["serving"]["admin_api_key"] = admin.get_secret_value()
-        config["serving"]["api_key"] = None
+        # Run again: the same state and key, on the port asked for now.
+        config = tomllib.loads(config_path.read_text("utf-8"))
+        config["serving"] = {**config.get("serving", {}), "port": args.port}
     else:
         config = demo_settings(settings, folder, args.port)
     config_path.write_text(tomli_w.dumps(_plain(config)), "utf-8")
