@@ -20,9 +20,10 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
+from sklearn.metrics import roc_curve as sklearn_roc_curve
 
 from driftwarden.stats.errors import InsufficientDataError, StatsError
-from driftwarden.stats.metrics import ClassificationMetrics, classification_metrics
+from driftwarden.stats.metrics import ClassificationMetrics, classification_metrics, roc_curve
 
 EPS = 1e-15
 
@@ -331,3 +332,113 @@ def test_classification_metrics_property_invariant_to_row_order(
     assert s.roc_auc == m.roc_auc
     assert s.log_loss == pytest.approx(m.log_loss, rel=1e-12)
     assert s.brier == pytest.approx(m.brier, rel=1e-12, abs=1e-15)
+
+
+# -- the ROC curve -----------------------------------------------------------------------------
+
+
+def _assert_curve_is_sklearns(y: NDArray[np.int64], scores: NDArray[np.float64]) -> None:
+    curve = roc_curve(y, scores)
+    fpr, tpr, thresholds = sklearn_roc_curve(y, scores)
+    np.testing.assert_allclose(curve.fpr, fpr, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(curve.tpr, tpr, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(curve.thresholds, thresholds)
+
+
+def test_roc_curve_agrees_with_sklearn(global_random_seed: int) -> None:
+    rng = np.random.default_rng(global_random_seed)
+    y, scores = _labelled_scores(rng, int(rng.integers(2, 150)))
+    y[:2] = [1, 0]
+    _assert_curve_is_sklearns(y, scores)
+    curve = roc_curve(y, scores)
+    assert np.trapezoid(curve.tpr, curve.fpr) == pytest.approx(roc_auc_score(y, scores))
+
+
+def test_roc_curve_agrees_with_sklearn_on_tied_scores(global_random_seed: int) -> None:
+    rng = np.random.default_rng(global_random_seed)
+    y, scores = _labelled_scores(rng, 120)
+    y[:2] = [0, 1]
+    # Few distinct scores: every threshold takes a run of ties, a diagonal step of the curve.
+    tied = np.round(scores, 1)
+    _assert_curve_is_sklearns(y, tied)
+    curve = roc_curve(y, tied)
+    assert np.trapezoid(curve.tpr, curve.fpr) == pytest.approx(roc_auc_score(y, tied))
+    assert len(curve) <= np.unique(tied).size + 1
+
+
+def test_roc_curve_golden_values_with_a_tie() -> None:
+    # Scores 0.4 of a positive and of a negative tie: one step of (+1/2, +1/2).
+    curve = roc_curve([0, 1, 0, 1], [0.1, 0.4, 0.4, 0.8])
+    assert curve.fpr.tolist() == [0.0, 0.0, 0.5, 1.0]
+    assert curve.tpr.tolist() == [0.0, 0.5, 1.0, 1.0]
+    assert curve.thresholds.tolist() == [math.inf, 0.8, 0.4, 0.1]
+
+
+def test_roc_curve_drops_points_on_straight_segments() -> None:
+    # Three positives, then three negatives: 0.8, 0.3 and 0.2 lie on straight segments between
+    # their neighbours; the first and the last threshold are always kept.
+    curve = roc_curve([1, 1, 1, 0, 0, 0], [0.9, 0.8, 0.7, 0.3, 0.2, 0.1])
+    assert curve.fpr.tolist() == [0.0, 0.0, 0.0, 1.0]
+    assert curve.tpr.tolist() == pytest.approx([0.0, 1 / 3, 1.0, 1.0])
+    assert curve.thresholds.tolist() == [math.inf, 0.9, 0.7, 0.1]
+
+
+def test_roc_curve_is_thinned_to_max_points_keeping_both_ends() -> None:
+    rng = np.random.default_rng(7)
+    y, scores = _labelled_scores(rng, 5_000)
+    fpr, tpr, thresholds = sklearn_roc_curve(y, scores)
+    assert fpr.size > 400
+    curve = roc_curve(y, scores)
+    assert len(curve) == 200
+    assert (curve.fpr[0], curve.tpr[0], curve.thresholds[0]) == (0.0, 0.0, math.inf)
+    assert (curve.fpr[-1], curve.tpr[-1], curve.thresholds[-1]) == (1.0, 1.0, thresholds[-1])
+    assert np.all(np.diff(curve.fpr) >= 0)
+    assert np.all(np.diff(curve.tpr) >= 0)
+    assert np.all(np.diff(curve.thresholds) < 0)
+    # Every point kept is a point of the full curve.
+    index = np.searchsorted(-thresholds, -curve.thresholds)
+    np.testing.assert_array_equal(thresholds[index], curve.thresholds)
+    np.testing.assert_array_equal(fpr[index], curve.fpr)
+    np.testing.assert_array_equal(tpr[index], curve.tpr)
+    assert len(roc_curve(y, scores, max_points=2)) == 2
+    assert len(roc_curve(y, scores, max_points=10_000)) == fpr.size
+
+
+@pytest.mark.parametrize("y", [[0, 0, 0], [1, 1], []])
+def test_roc_curve_of_a_single_class_is_empty(y: list[int]) -> None:
+    curve = roc_curve(y, np.linspace(0.1, 0.9, len(y)))
+    assert len(curve) == 0
+    assert curve.to_dict() == {"fpr": [], "tpr": [], "thresholds": []}
+
+
+def test_roc_curve_to_dict_is_strict_json() -> None:
+    found = roc_curve([0, 1, 1], [0.2, 0.6, 0.9]).to_dict()
+    assert found == {
+        "fpr": [0.0, 0.0, 0.0, 1.0],
+        "tpr": [0.0, 0.5, 1.0, 1.0],
+        "thresholds": [None, 0.9, 0.6, 0.2],
+    }
+    json.dumps(found, allow_nan=False)
+
+
+def test_roc_curve_takes_any_finite_scores() -> None:
+    y = np.array([0, 1, 0, 1, 1])
+    logits = np.array([-3.0, 2.5, 0.0, 7.0, -1.0])
+    _assert_curve_is_sklearns(y, logits)
+
+
+@pytest.mark.parametrize(
+    ("y", "scores", "kwargs", "match"),
+    [
+        ([0, 1], [0.2, 0.8], {"max_points": 1}, "max_points must be an integer >= 2"),
+        ([0, 1], [0.2, 0.8], {"max_points": True}, "max_points must be an integer >= 2"),
+        ([0, 1], [0.2, 0.8, 0.5], {}, "same length; got 2 labels and 3 scores"),
+        ([0, 1], [0.2, float("nan")], {}, "scores: expected finite numbers"),
+        ([0, 2], [0.2, 0.8], {}, "binary labels 0/1"),
+    ],
+)
+def test_roc_curve_refuses_bad_input(
+    y: ArrayLike, scores: ArrayLike, kwargs: dict[str, int], match: str
+) -> None:
+    with pytest.raises(StatsError, match=match):
+        roc_curve(y, scores, **kwargs)  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ MODULES = [
     "driftwarden.stats.drift",
     "driftwarden.stats.errors",
     "driftwarden.stats.estimated",
+    "driftwarden.stats.histogram",
     "driftwarden.stats.jensen_shannon",
     "driftwarden.stats.ks",
     "driftwarden.stats.metrics",
@@ -76,8 +77,15 @@ def test_stats_reexports_the_public_api_of_the_engine() -> None:
             "StatsError",
         ],
         "driftwarden.stats.estimated": ["EstimatedMetrics", "estimated_metrics"],
+        "driftwarden.stats.histogram": [
+            "CategoricalHistogram",
+            "NumericHistogram",
+            "categorical_histogram",
+            "numeric_histogram",
+        ],
         "driftwarden.stats.jensen_shannon": ["jensen_shannon_distance"],
         "driftwarden.stats.ks": ["ks_p_value"],
+        "driftwarden.stats.metrics": ["RocCurve", "roc_curve"],
         "driftwarden.stats.profile": ["CategoricalProfile", "NumericProfile", "ReferenceProfile"],
         "driftwarden.stats.psi": ["DEFAULT_EPS", "population_stability_index"],
         "driftwarden.stats.result": [

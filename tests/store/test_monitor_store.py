@@ -78,6 +78,32 @@ def test_read_window_yields_the_window_as_json_lines_oldest_first(migrated, make
         list(read_window(migrated, START, START + MINUTE, chunk_rows=0))
 
 
+def test_window_reads_keep_one_versions_rows_when_asked(migrated, make_row):
+    insert_rows(migrated, [make_row(i, version=1 + i % 3) for i in range(9)])
+    shadow = make_row(9, request_id="req-00003:shadow", variant="shadow", score=0.5,
+                      parent_request_id="req-00003", version=2)  # fmt: skip
+    insert_rows(migrated, [shadow])
+    record_labels(migrated, {f"req-{i:05d}": i % 2 for i in range(9)}, received_at=START)
+    start, end = START, START + 20 * MINUTE
+    for chunk_rows in (2, 100):
+        chunks = list(read_window(migrated, start, end, chunk_rows=chunk_rows, model_version=2))
+        objects = [row for c in chunks for row in _rows(c)]
+        assert [(o["v"], o["r"], o["f"]["tenure"]) for o in objects] == [
+            (2, "champion", 1), (2, "champion", 4), (2, "champion", 7), (2, "shadow", 9),
+        ]  # fmt: skip
+    assert list(read_window(migrated, start, end, model_version=7)) == []
+    versions, scores = scores_between(migrated, start, end, model_version=3)
+    assert (versions.tolist(), scores.tolist()) == ([3, 3, 3], [0.002, 0.005, 0.008])
+    assert len(scores_between(migrated, start, end)[1]) == 10
+    # The shadow row takes its parent's label: version 2 scored four labelled rows.
+    labelled = labelled_scores(migrated, start, end, model_version=2)
+    assert labelled.score.tolist() == [0.001, 0.004, 0.007, 0.5]
+    assert labelled.true_label.tolist() == [1, 0, 1, 1]
+    assert labelled.variant.tolist() == ["champion", "champion", "champion", "shadow"]
+    assert len(labelled_scores(migrated, start, end)) == 10
+    assert len(labelled_scores(migrated, start, end, model_version=7)) == 0
+
+
 def test_read_window_of_an_unreachable_store_says_so(backend, tmp_path, unreachable_url):
     if backend == "sqlite":
         database = tmp_path / "gone" / "store.db"

@@ -28,6 +28,8 @@ __all__ = [
     "acknowledge",
     "alert",
     "alerts",
+    "classification",
+    "distribution",
     "feature_points",
     "feedback_chunks",
     "feedback_items",
@@ -280,6 +282,27 @@ def performance(
     params = _params(start=_time("start", start), end=_time("end", end), limit=limit)
     path = "/v1/monitoring/performance"
     return Call("GET", path, items("points"), params=params, idempotent=True)
+
+
+def distribution(
+    feature: str, start: datetime, end: datetime, version: int | None
+) -> Call[dict[str, Any]]:
+    """``GET /v1/monitoring/distribution``."""
+    params = _params(feature=feature, start=_time("start", start), end=_time("end", end),
+                     version=None if version is None else _id("version", version))  # fmt: skip
+    path = "/v1/monitoring/distribution"
+    return Call("GET", path, json_object, params=params, idempotent=True)
+
+
+def classification(
+    start: datetime, end: datetime, version: int | None, threshold: float
+) -> Call[dict[str, Any]]:
+    """``GET /v1/monitoring/classification``."""
+    params = _params(start=_time("start", start), end=_time("end", end),
+                     version=None if version is None else _id("version", version),
+                     threshold=threshold)  # fmt: skip
+    path = "/v1/monitoring/classification"
+    return Call("GET", path, json_object, params=params, idempotent=True)
 
 
 def run_monitor() -> Call[dict[str, Any]]:

@@ -243,6 +243,23 @@ class AsyncDriftwardenClient(ClientBase):
         """``GET /v1/monitoring/performance``: points, oldest first."""
         return await self._send(_routes.performance(start, end, limit))
 
+    async def distribution(
+        self, feature: str, *, start: datetime, end: datetime, version: int | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/monitoring/distribution``: a feature beside its reference."""
+        return await self._send(_routes.distribution(feature, start, end, version))
+
+    async def classification(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        version: int | None = None,
+        threshold: float = 0.5,
+    ) -> dict[str, Any]:
+        """``GET /v1/monitoring/classification``: confusion matrix and ROC curve."""
+        return await self._send(_routes.classification(start, end, version, threshold))
+
     async def run_monitor(self) -> dict[str, Any]:
         """``POST /v1/monitoring/run`` (admin)."""
         return await self._send(_routes.run_monitor())

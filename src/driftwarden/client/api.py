@@ -403,6 +403,57 @@ class DriftwardenClient(ClientBase):
         the estimate, per window and model version, oldest first; ``limit`` counts runs."""
         return self._send(_routes.performance(start, end, limit))
 
+    def distribution(
+        self, feature: str, *, start: datetime, end: datetime, version: int | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/monitoring/distribution``: one feature of the rows a version scored in
+        ``[start, end)`` beside that version's reference, as proportions over shared bins.
+
+        Parameters
+        ----------
+        feature : str
+            A feature of the version's reference profile, or ``"prediction"`` for the scores.
+        start, end : datetime
+            The range, with a zone.
+        version : int, optional
+            The model version (default: the champion).
+
+        Returns
+        -------
+        dict
+            ``kind``, ``model_version``, the window, ``reference`` and ``current`` proportions,
+            ``n_reference``, ``n_current`` and ``n_missing``; with ``edges`` (one more than the
+            bins) for a numeric feature, with ``categories`` and ``unseen`` (label to count)
+            for a categorical one.
+
+        Raises
+        ------
+        ApiNotFoundError
+            An unknown feature or a version without a reference profile (``field`` says which).
+        """
+        return self._send(_routes.distribution(feature, start, end, version))
+
+    def classification(
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        version: int | None = None,
+        threshold: float = 0.5,
+    ) -> dict[str, Any]:
+        """``GET /v1/monitoring/classification``: the confusion matrix at ``threshold`` and the
+        ROC curve of the labelled rows logged in ``[start, end)`` (scored by ``version``, or the
+        answered rows of every version).
+
+        Returns
+        -------
+        dict
+            ``n_labelled``, ``confusion`` (``tp``, ``fp``, ``tn``, ``fn``), ``roc`` (``fpr``,
+            ``tpr``, ``thresholds``; at most 200 points), ``roc_auc`` and ``accuracy`` (None
+            when undefined).
+        """
+        return self._send(_routes.classification(start, end, version, threshold))
+
     def run_monitor(self) -> dict[str, Any]:
         """``POST /v1/monitoring/run`` (admin): run the monitor over the window ending now.
 

@@ -4,6 +4,8 @@ Fit a :class:`ReferenceProfile` once from reference data, then :meth:`ReferenceP
 any window against it to get a :class:`DriftReport` of per-feature verdicts and data quality.
 Champion/challenger tests (:func:`two_proportion_test`, :func:`mcnemar_test`,
 :func:`bootstrap_auc_difference`, :func:`delong_test`) compare two models' metrics.
+:func:`numeric_histogram` and :func:`categorical_histogram` put a window beside its reference for a
+chart; :func:`roc_curve` gives the points of a ROC curve.
 The formulas are written down in each module and in ``docs/statistics.md``.
 """
 
@@ -23,8 +25,15 @@ from driftwarden.stats.errors import (
     StatsError,
 )
 from driftwarden.stats.estimated import EstimatedMetrics, estimated_metrics
+from driftwarden.stats.histogram import (
+    CategoricalHistogram,
+    NumericHistogram,
+    categorical_histogram,
+    numeric_histogram,
+)
 from driftwarden.stats.jensen_shannon import jensen_shannon_distance
 from driftwarden.stats.ks import ks_p_value
+from driftwarden.stats.metrics import RocCurve, roc_curve
 from driftwarden.stats.profile import (
     CategoricalProfile,
     NumericProfile,
@@ -45,6 +54,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "Adwin",
     "ArmComparison",
+    "CategoricalHistogram",
     "CategoricalProfile",
     "ColumnMismatchError",
     "DriftConfig",
@@ -55,12 +65,15 @@ __all__ = [
     "InsufficientDataError",
     "MethodResult",
     "NotFittedError",
+    "NumericHistogram",
     "NumericProfile",
     "ReferenceProfile",
+    "RocCurve",
     "Severity",
     "StatsError",
     "Thresholds",
     "bootstrap_auc_difference",
+    "categorical_histogram",
     "chi2_goodness_of_fit",
     "compare",
     "delong_test",
@@ -68,6 +81,8 @@ __all__ = [
     "jensen_shannon_distance",
     "ks_p_value",
     "mcnemar_test",
+    "numeric_histogram",
     "population_stability_index",
+    "roc_curve",
     "two_proportion_test",
 ]

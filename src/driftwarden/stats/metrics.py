@@ -3,7 +3,8 @@
 One call computes every metric the monitor tracks for a window of labelled predictions, with
 definitions that match scikit-learn's (``zero_division=0`` for precision, recall and F1; average
 ranks for tied scores in ROC AUC), so numbers logged at training time and numbers computed on live
-feedback can be compared directly.
+feedback can be compared directly. :func:`roc_curve` gives the points of the ROC curve, as
+scikit-learn's ``roc_curve`` does, thinned to a size a chart can draw.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import rankdata
 
+from driftwarden.stats._validation import as_1d_float
 from driftwarden.stats.errors import InsufficientDataError, StatsError
 
-__all__ = ["ClassificationMetrics", "classification_metrics"]
+__all__ = ["ClassificationMetrics", "RocCurve", "classification_metrics", "roc_curve"]
 
 _MAX_SHOWN: Final = 5
 
@@ -247,6 +249,125 @@ def _roc_auc(
     ranks = np.asarray(rankdata(probs, method="average"), dtype=np.float64)
     u_statistic = float(np.sum(ranks[labels])) - n_positive * (n_positive + 1) / 2.0
     return u_statistic / (n_positive * n_negative)
+
+
+@dataclass(frozen=True, slots=True)
+class RocCurve:
+    """Points of a ROC curve, from the strictest threshold to the loosest.
+
+    Attributes
+    ----------
+    fpr, tpr : ndarray of float64
+        False and true positive rates at each point; both rise from 0 to 1.
+    thresholds : ndarray of float64
+        The score at or above which a row counts as positive at each point, decreasing; the first
+        is ``inf`` (nothing predicted positive: the point (0, 0)), as in scikit-learn.
+    """
+
+    fpr: NDArray[np.float64]
+    tpr: NDArray[np.float64]
+    thresholds: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.fpr.shape[0])
+
+    def to_dict(self) -> dict[str, list[float | None]]:
+        """The three arrays as lists, ready for JSON; the infinite first threshold is ``None``.
+
+        Examples
+        --------
+        >>> roc_curve([0, 1], [0.2, 0.9]).to_dict()
+        {'fpr': [0.0, 0.0, 1.0], 'tpr': [0.0, 1.0, 1.0], 'thresholds': [None, 0.9, 0.2]}
+        """
+        return {
+            "fpr": self.fpr.tolist(),
+            "tpr": self.tpr.tolist(),
+            "thresholds": [t if math.isfinite(t) else None for t in self.thresholds.tolist()],
+        }
+
+
+def roc_curve(y_true: ArrayLike, scores: ArrayLike, *, max_points: int = 200) -> RocCurve:
+    r"""The ROC curve of binary predictions: its corners, at most ``max_points`` of them.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True labels: bool, or 0 and 1 (as for :func:`classification_metrics`).
+    scores : array-like of shape (n,)
+        Scores of the positive class, any finite numbers (higher means more likely positive).
+    max_points : int, default=200
+        Most points returned; a longer curve is thinned to evenly spaced points of it, the first
+        and the last always among them. At least 2.
+
+    Returns
+    -------
+    RocCurve
+        Empty when the labels hold only one class (or none): a rate over an absent class is
+        undefined, as ROC AUC is (:func:`classification_metrics` reports it as ``None``).
+
+    Raises
+    ------
+    StatsError
+        If an input is not one-dimensional, the lengths differ, ``y_true`` holds anything but 0
+        and 1, ``scores`` holds NaN or infinity, or ``max_points`` is below 2.
+
+    Notes
+    -----
+    The rows are sorted by decreasing score and the labels summed cumulatively. With
+    :math:`t_1 > t_2 > \dots` the distinct scores, the point of threshold :math:`t_k` counts as
+    positive every row scoring at least :math:`t_k`:
+
+    .. math:: TP_k = \sum_{s_i \ge t_k} y_i, \quad FP_k = \#\{i : s_i \ge t_k\} - TP_k,
+              \quad \mathrm{TPR}_k = TP_k / n_1, \quad \mathrm{FPR}_k = FP_k / n_0.
+
+    Tied scores therefore enter the curve together, as one diagonal step, which is what makes
+    the trapezoidal area equal the tie-corrected ROC AUC. Points that lie on a straight segment
+    between their neighbours (equal steps of both counts) are dropped, and the point (0, 0)
+    with threshold ``inf`` is put first: the result equals ``sklearn.metrics.roc_curve`` with
+    its default ``drop_intermediate=True``, in :math:`O(n \log n)`. Thinning keeps the curve's
+    ends, so it still runs from (0, 0) to (1, 1).
+
+    Examples
+    --------
+    >>> curve = roc_curve([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    >>> curve.fpr.tolist(), curve.tpr.tolist()
+    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
+    >>> curve.thresholds.tolist()
+    [inf, 0.8, 0.4, 0.35, 0.1]
+    """
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
+        raise StatsError(
+            f"max_points must be an integer >= 2 (the curve's two ends); got {max_points!r}."
+        )
+    labels = _as_labels(y_true)
+    values = as_1d_float(scores, "scores")
+    if labels.shape[0] != values.shape[0]:
+        raise StatsError(
+            f"y_true and scores must have the same length; got {labels.shape[0]} labels and "
+            f"{values.shape[0]} scores. Pass one score per labelled row."
+        )
+    n_positive = int(np.count_nonzero(labels))
+    if n_positive == 0 or n_positive == labels.shape[0]:
+        empty = np.zeros(0)
+        return RocCurve(empty, empty.copy(), empty.copy())
+    order = np.argsort(values, kind="stable")[::-1]
+    ranked, hits = values[order], labels[order]
+    # The last row of each run of tied scores: a threshold takes the whole run.
+    last = np.append(np.flatnonzero(np.diff(ranked)), ranked.shape[0] - 1)
+    tps = np.cumsum(hits, dtype=np.float64)[last]
+    fps = (last + 1) - tps
+    thresholds = ranked[last]
+    if tps.shape[0] > 2:
+        corner = np.flatnonzero(
+            np.concatenate(([True], (np.diff(fps, 2) != 0) | (np.diff(tps, 2) != 0), [True]))
+        )
+        tps, fps, thresholds = tps[corner], fps[corner], thresholds[corner]
+    tps, fps = np.append(0.0, tps), np.append(0.0, fps)
+    thresholds = np.append(np.inf, thresholds)
+    if tps.shape[0] > max_points:
+        kept = np.unique(np.linspace(0, tps.shape[0] - 1, max_points).astype(np.intp))
+        tps, fps, thresholds = tps[kept], fps[kept], thresholds[kept]
+    return RocCurve(fps / fps[-1], tps / tps[-1], thresholds)
 
 
 def _check_params(threshold: float, eps: float) -> None:

@@ -3,7 +3,8 @@
 A monitor run needs a handful of columns of every row in a window, not row objects: this module
 reads them in chunks straight into arrays and keeps the features as their stored JSON text,
 which the monitor parses column-wise in one call per chunk. Windows are half-open,
-``start <= created_at < end``, like every window of the store.
+``start <= created_at < end``, like every window of the store; the reads that take a
+``model_version`` keep only the rows that version scored (its answers and its shadow scores).
 """
 
 from __future__ import annotations
@@ -90,17 +91,26 @@ class LabelledScores:
 
 
 def _postgres_chunks(
-    connection: Connection, start: datetime, end: datetime, chunk_bytes: int
+    connection: Connection,
+    start: datetime,
+    end: datetime,
+    chunk_bytes: int,
+    model_version: int | None = None,
 ) -> Iterator[WindowChunk]:
     """COPY the window out as text, one JSON object per line, cut into chunks at line ends."""
+    parameters: tuple[Any, ...] = (start, end)
+    version = ""
+    if model_version is not None:
+        version = " AND model_version = %s"
+        parameters += (model_version,)
     statement = (
         "COPY (SELECT json_build_object('v', model_version, 'r', variant, 's', score, "
         "'l', latency_ms, 'f', features) FROM predictions "
-        "WHERE created_at >= %s AND created_at < %s ORDER BY created_at, id) TO STDOUT"
+        f"WHERE created_at >= %s AND created_at < %s{version} ORDER BY created_at, id) TO STDOUT"
     )
     raw = connection.connection.dbapi_connection
     pending = bytearray()
-    with raw.cursor() as cursor, cursor.copy(statement, (start, end)) as copy:  # type: ignore[union-attr]
+    with raw.cursor() as cursor, cursor.copy(statement, parameters) as copy:  # type: ignore[union-attr]
         for block in copy:
             pending += block
             if len(pending) >= chunk_bytes:
@@ -152,8 +162,19 @@ class _CollectorPause:
 _collector_paused = _CollectorPause()
 
 
+def _of_version(query: Any, model_version: int | None) -> Any:
+    """``query`` restricted to the rows ``model_version`` scored (unchanged for None)."""
+    if model_version is None:
+        return query
+    return query.where(Prediction.model_version == model_version)
+
+
 def _generic_chunks(
-    connection: Connection, start: datetime, end: datetime, chunk_rows: int
+    connection: Connection,
+    start: datetime,
+    end: datetime,
+    chunk_rows: int,
+    model_version: int | None = None,
 ) -> Iterator[WindowChunk]:
     query = (
         select(
@@ -167,6 +188,7 @@ def _generic_chunks(
         .where(Prediction.created_at >= start, Prediction.created_at < end)
         .order_by(Prediction.created_at, Prediction.id)
     )
+    query = _of_version(query, model_version)
     result = connection.execution_options(stream_results=True, yield_per=chunk_rows).execute(query)
     while True:
         with _collector_paused():
@@ -192,8 +214,10 @@ def read_window(
     end: datetime,
     *,
     chunk_rows: int = CHUNK_ROWS,
+    model_version: int | None = None,
 ) -> Iterator[WindowChunk]:
-    """Yield the window's rows in chunks (of about ``chunk_rows``), oldest first.
+    """Yield the window's rows in chunks (of about ``chunk_rows``), oldest first; only those
+    ``model_version`` scored when it is given.
 
     PostgreSQL copies the rows out (``COPY ... TO STDOUT``) as JSON objects it writes itself;
     SQLite's rows are fetched in chunks, with the garbage collector paused.
@@ -211,9 +235,10 @@ def read_window(
     try:
         with engine.connect() as connection:
             if engine.dialect.name == "postgresql":
-                yield from _postgres_chunks(connection, start, end, chunk_rows * _BYTES_PER_ROW)
+                chunk_bytes = chunk_rows * _BYTES_PER_ROW
+                yield from _postgres_chunks(connection, start, end, chunk_bytes, model_version)
             else:
-                yield from _generic_chunks(connection, start, end, chunk_rows)
+                yield from _generic_chunks(connection, start, end, chunk_rows, model_version)
     except DBAPIError as exc:
         if not is_outage(exc):
             raise
@@ -242,8 +267,11 @@ def window_bounds_by_count(engine: Engine, end: datetime, rows: int) -> datetime
     return start
 
 
-def labelled_scores(engine: Engine, start: datetime, end: datetime) -> LabelledScores:
-    """The predictions of the window that have a true label (shadow rows take their parent's).
+def labelled_scores(
+    engine: Engine, start: datetime, end: datetime, *, model_version: int | None = None
+) -> LabelledScores:
+    """The predictions of the window that have a true label (shadow rows take their parent's);
+    only those ``model_version`` scored when it is given.
 
     Raises
     ------
@@ -264,7 +292,7 @@ def labelled_scores(engine: Engine, start: datetime, end: datetime) -> LabelledS
         .order_by(Prediction.created_at, Prediction.id)
     )
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
+        rows = connection.execute(_of_version(query, model_version)).all()
     return _labelled(rows)
 
 
@@ -346,9 +374,10 @@ def versions_between(engine: Engine, start: datetime, end: datetime) -> list[int
 
 
 def scores_between(
-    engine: Engine, start: datetime, end: datetime
+    engine: Engine, start: datetime, end: datetime, *, model_version: int | None = None
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """The version and score of every row of the window, oldest first: the score stream."""
+    """The version and score of every row of the window, oldest first: the score stream (of
+    ``model_version`` alone when it is given)."""
     _require_window(start, end)
     query = (
         select(Prediction.model_version, Prediction.score)
@@ -356,7 +385,7 @@ def scores_between(
         .order_by(Prediction.created_at, Prediction.id)
     )
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
+        rows = connection.execute(_of_version(query, model_version)).all()
     versions = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     scores = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
     return versions, scores

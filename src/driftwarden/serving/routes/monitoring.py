@@ -1,23 +1,46 @@
-"""The monitor's history over the API: runs, per-feature drift, performance, data quality; and
-an admin call that runs the monitor now.
+"""The monitor's history over the API: runs, per-feature drift, performance, data quality; a
+feature's distribution beside its reference and the confusion matrix and ROC curve of the
+labelled rows of any range; and an admin call that runs the monitor now.
 
-Every time range is half-open, ``[start, end)``, on the end of each window, and every time is
-ISO 8601 with a zone (``2024-05-01T00:00:00Z``).
+Every time range is half-open, ``[start, end)``, and every time is ISO 8601 with a zone
+(``2024-05-01T00:00:00Z``). The history filters windows by their end; the distribution and the
+classification read the logged rows whose creation time is in the range.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from driftwarden.core.errors import NotFoundError
+from driftwarden.monitoring import assemble
 from driftwarden.serving.deps import AdminKey, PredictKey, State
 from driftwarden.serving.errors import ApiError, CountedRoute
-from driftwarden.store import feature_history, list_runs
+from driftwarden.serving.state import ServingState
+from driftwarden.stats import (
+    NumericProfile,
+    ReferenceProfile,
+    categorical_histogram,
+    numeric_histogram,
+    roc_curve,
+)
+from driftwarden.stats.metrics import classification_metrics
+from driftwarden.store import (
+    feature_history,
+    labelled_scores,
+    list_runs,
+    read_window,
+    scores_between,
+)
 
-__all__ = ["check_range", "router"]
+__all__ = ["SCORES", "check_range", "router"]
+
+#: The name the model's scores go by among the features: the name of the drift report's
+#: prediction-drift verdict (``report["prediction"]["feature"]`` of a run's detail).
+SCORES = "prediction"
 
 router = APIRouter(route_class=CountedRoute, tags=["monitoring"])
 
@@ -142,6 +165,171 @@ async def performance(
         for result in run["results"]
     ]
     return {"model": state.model_name, "points": points}
+
+
+WindowStart = Annotated[datetime, Query(description="Rows logged at or after this time.")]
+WindowEnd = Annotated[datetime, Query(description="Rows logged before this time.")]
+
+
+def _profile(state: ServingState, version: int | None) -> tuple[int, ReferenceProfile]:
+    """The version asked for (the champion by default) and its reference profile."""
+    references = state.monitor.references
+    if version is None:
+        version = references.champion()
+        if version is None:
+            raise ApiError(
+                404,
+                "not_found",
+                f"version: model {state.model_name!r} has no champion; pass a version",
+                "version",
+            )
+    try:
+        return version, references.profile(version)
+    except NotFoundError as exc:
+        raise ApiError(
+            404,
+            "not_found",
+            f"version: model {state.model_name!r} has no version {version} with a reference "
+            f"profile ({exc})",
+            "version",
+        ) from exc
+
+
+def _distribution(
+    state: ServingState, feature: str, start: datetime, end: datetime, version: int | None
+) -> dict[str, Any]:
+    version, profile = _profile(state, version)
+    target = profile.features.get(feature)
+    if target is not None:
+        chunks = read_window(state.engine, start, end, model_version=version)
+        values = assemble(chunks, {feature: target.kind}).features[feature]
+        histogram = (
+            numeric_histogram(target, values)
+            if isinstance(target, NumericProfile)
+            else categorical_histogram(target, values)
+        )
+    elif feature == SCORES and profile.prediction is not None:
+        _, scores = scores_between(state.engine, start, end, model_version=version)
+        histogram = numeric_histogram(profile.prediction, scores)
+    else:
+        known = [*profile.features, *([SCORES] if profile.prediction is not None else [])]
+        raise ApiError(
+            404,
+            "not_found",
+            f"feature: version {version} of model {state.model_name!r} has no feature "
+            f"{feature!r}; its features are {', '.join(known)}",
+            "feature",
+        )
+    found = histogram.to_dict()
+    return {
+        "model": state.model_name,
+        "feature": feature,
+        "kind": found.pop("kind"),
+        "model_version": version,
+        "window_start": start.astimezone(UTC),
+        "window_end": end.astimezone(UTC),
+        **found,
+    }
+
+
+@router.get(
+    "/v1/monitoring/distribution",
+    dependencies=[PredictKey],
+    summary="A feature's distribution beside its reference",
+)
+async def distribution(
+    state: State,
+    feature: Annotated[
+        str, Query(description=f"A feature of the version's profile, or {SCORES!r}: the scores.")
+    ],
+    start: WindowStart,
+    end: WindowEnd,
+    version: Annotated[
+        int | None, Query(ge=1, description="The model version; the champion when omitted.")
+    ] = None,
+) -> dict[str, Any]:
+    """One feature of the rows a model version scored in ``[start, end)`` beside the reference
+    of that version, as proportions over the same bins (``reference`` and ``current`` each sum
+    to 1, or are all 0 without a value).
+
+    A numeric feature (and the scores, named ``prediction``) comes in at most 40 bins of the
+    reference's quantile grid: ``edges`` holds one more value than the bins, bin ``k`` being
+    ``[edges[k], edges[k+1])``; values below the first edge count in the first bin and values
+    at or above the last in the last. A categorical feature comes as the reference's
+    ``categories`` (most frequent first), ``(other)`` for the rare labels the reference folded
+    together, and ``(unseen)`` for labels it has never seen, which ``unseen`` also counts by
+    name. ``n_missing`` counts the rows without a usable value. 404 for an unknown feature
+    (naming the known ones) or a version without a reference profile."""
+    check_range(start, end)
+    return await asyncio.to_thread(_distribution, state, feature, start, end, version)
+
+
+def _classification(
+    state: ServingState, start: datetime, end: datetime, version: int | None, threshold: float
+) -> dict[str, Any]:
+    found = labelled_scores(state.engine, start, end, model_version=version)
+    labels, scores = found.true_label, found.score
+    if version is None:
+        # The answered rows: a shadow score is a second score of a request already counted.
+        answered = found.variant != "shadow"
+        labels, scores = labels[answered], scores[answered]
+    if labels.shape[0] == 0:
+        return {
+            "n_labelled": 0,
+            "confusion": {"tp": 0, "fp": 0, "tn": 0, "fn": 0},
+            "roc": {"fpr": [], "tpr": [], "thresholds": []},
+            "roc_auc": None,
+            "accuracy": None,
+        }
+    metrics = classification_metrics(labels, scores, threshold=threshold).to_dict()
+    return {
+        "n_labelled": int(labels.shape[0]),
+        "confusion": {key: metrics[key] for key in ("tp", "fp", "tn", "fn")},
+        "roc": roc_curve(labels, scores).to_dict(),
+        "roc_auc": metrics["roc_auc"],
+        "accuracy": metrics["accuracy"],
+    }
+
+
+@router.get(
+    "/v1/monitoring/classification",
+    dependencies=[PredictKey],
+    summary="Confusion matrix and ROC curve",
+)
+async def classification(
+    state: State,
+    start: WindowStart,
+    end: WindowEnd,
+    version: Annotated[
+        int | None, Query(ge=1, description="Only the rows this version scored; all when omitted.")
+    ] = None,
+    threshold: Annotated[
+        float, Query(description="A row is predicted positive when its score is at least this.")
+    ] = 0.5,
+) -> dict[str, Any]:
+    """The confusion matrix at ``threshold`` and the ROC curve (at most 200 points, from
+    (0, 0) to (1, 1); the first threshold, infinite, is null) of the rows logged in
+    ``[start, end)`` that have a label: those ``version`` scored (its shadow scores too), or
+    without a version the answered ones, whichever version answered. ``roc_auc``
+    is null, and the curve empty, unless both classes are among the labels; with no labelled
+    row the counts are 0 and ``accuracy`` is null too."""
+    check_range(start, end)
+    if not 0.0 <= threshold <= 1.0:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"threshold: expected a number in [0, 1], got {threshold}",
+            "threshold",
+        )
+    computed = await asyncio.to_thread(_classification, state, start, end, version, threshold)
+    return {
+        "model": state.model_name,
+        "window_start": start.astimezone(UTC),
+        "window_end": end.astimezone(UTC),
+        "model_version": version,
+        "threshold": threshold,
+        **computed,
+    }
 
 
 @router.post(
