@@ -14,18 +14,20 @@ export PREFECT_HOME ?= $(CURDIR)/.driftwarden/prefect
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS ?= false
 export NML_DISABLE_USAGE_LOGGING ?= 1
 
-.PHONY: help install demo format lint test bench bench-drift bench-serve bench-monitor bench-retrain clean
+.PHONY: help install browser demo dashboard format lint test bench bench-drift bench-serve bench-monitor bench-retrain bench-dashboard clean
 
 help:
 	@echo "make install   create $(VENV) and install driftwarden with its dev tools"
 	@echo "make demo      train, serve and send live drifting traffic: the whole loop (Ctrl-C stops)"
+	@echo "make dashboard the live dashboard against the API of driftwarden.toml (http://127.0.0.1:8501)"
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import-linter layer contracts"
 	@echo "make test      the whole test suite with branch coverage (fails under 90%)"
-	@echo "make bench     the four benchmarks below, one after the other"
+	@echo "make bench     the five benchmarks below, one after the other"
 	@echo "make bench-drift  benchmarks/drift.py: drift verdicts against Evidently and a naive scipy loop"
 	@echo "make bench-serve  benchmarks/serve.py: driftwarden serve against mlflow models serve"
 	@echo "make bench-monitor  benchmarks/monitor.py: one monitor run over 1M logged predictions (SQLite, PostgreSQL)"
 	@echo "make bench-retrain  benchmarks/retrain.py: one full retraining on 100k labelled rows against the same job by hand"
+	@echo "make bench-dashboard  benchmarks/dashboard.py: each dashboard page's charts drawn in Chromium, 30 days at 2,000 a day"
 
 install: $(STAMP)
 
@@ -34,9 +36,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	@touch $@
 
+# The dashboard's browser test and benchmark drive Debian's Chromium (/usr/bin/chromium) through
+# Playwright's Python driver; no browser is ever downloaded. Installed here when it is missing and
+# apt-get can run; otherwise the browser test is skipped with a message saying so.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: installing Debian's chromium for the dashboard's browser test"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+	      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } \
+	      || echo "make: could not install chromium; the browser test will be skipped"; \
+	  else \
+	    echo "make: no /usr/bin/chromium and no root apt-get; the browser test will be skipped"; \
+	  fi; \
+	fi
+
 # DEMO_ARGS="--port 8001 --scenario sudden" passes options to `driftwarden demo`.
 demo: install
 	$(BIN)/driftwarden demo $(DEMO_ARGS)
+
+dashboard: install
+	$(BIN)/driftwarden dashboard $(DASHBOARD_ARGS)
 
 format: install
 	$(BIN)/ruff format src tests benchmarks
@@ -49,13 +69,14 @@ lint: install
 	$(BIN)/lint-imports
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
-# One worker per core (pytest-xdist); PYTEST_ARGS="-n 0" runs in one process.
-test: install
-	@rc=0; $(BIN)/python -m pytest -n auto --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
+# One worker per core (pytest-xdist); tests marked with one xdist_group share a worker (the
+# dashboard's, which share one simulated API). PYTEST_ARGS="-n 0" runs in one process.
+test: install browser
+	@rc=0; $(BIN)/python -m pytest -n auto --dist loadgroup --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
-bench: bench-drift bench-serve bench-monitor bench-retrain
+bench: bench-drift bench-serve bench-monitor bench-retrain bench-dashboard
 
 bench-drift: install
 	$(BIN)/python benchmarks/drift.py $(BENCH_ARGS)
@@ -68,6 +89,9 @@ bench-monitor: install
 
 bench-retrain: install
 	$(BIN)/python benchmarks/retrain.py $(BENCH_ARGS)
+
+bench-dashboard: install browser
+	$(BIN)/python benchmarks/dashboard.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov src/*.egg-info

@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from driftwarden.cli.commands.simulate import duration
@@ -55,7 +56,7 @@ def test_traffic_options_that_cannot_work_are_refused(options, key):
 @pytest.mark.slow
 def test_the_demo_trains_serves_sends_drifting_traffic_and_stops_on_an_interrupt(tmp_path):
     """Ctrl-C: the traffic stops, the server is stopped, the summary is printed."""
-    port = free_port()
+    port, dashboard_port = free_port(), free_port()
     env = {
         **os.environ,
         # The demo's own file wins over these: its state lives under <home>/demo.
@@ -65,6 +66,7 @@ def test_the_demo_trains_serves_sends_drifting_traffic_and_stops_on_an_interrupt
     }
     process = subprocess.Popen(
         [str(BIN / "driftwarden"), "demo", "--port", str(port), "--rate", "25",
+         "--dashboard-port", str(dashboard_port),
          "--drift-after", "3s", "--label-delay", "2s", "--scenario", "sudden"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
@@ -77,7 +79,19 @@ def test_the_demo_trains_serves_sends_drifting_traffic_and_stops_on_an_interrupt
         output += line
         assert time.monotonic() < deadline, output
     assert f"http://127.0.0.1:{port}/docs" in output
-    time.sleep(8)
+    assert f"live dashboard:     http://127.0.0.1:{dashboard_port}" in output
+    # The dashboard answers while the demo runs.
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            health = httpx.get(f"http://127.0.0.1:{dashboard_port}/_stcore/health", timeout=2)
+            if health.status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the demo's dashboard did not start"
+        time.sleep(0.3)
+    time.sleep(5)
     process.send_signal(signal.SIGINT)
     rest, _ = process.communicate(timeout=120)
     output += rest
@@ -86,9 +100,10 @@ def test_the_demo_trains_serves_sends_drifting_traffic_and_stops_on_an_interrupt
     assert "stopping the traffic and the API" in output
     assert "alerts:" in output
     assert "stopped." in output
-    # The server is gone: nothing answers on its port.
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    # The server and the dashboard are gone: nothing answers on their ports.
+    for gone in (port, dashboard_port):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", gone), timeout=5).close()
     demo = load_settings(tmp_path / "home" / "demo" / "demo.toml")
     assert demo.monitor.interval == timedelta(seconds=20)
     engine = create_store_engine(demo.store.url)

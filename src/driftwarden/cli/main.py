@@ -16,6 +16,7 @@ from driftwarden import __version__
 from driftwarden.cli.commands import (
     abtests,
     alerts,
+    dashboard,
     demo,
     init,
     models,
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     for module in (
-        init, train, models, serve, monitor, alerts, retrain, abtests, simulate, traffic, demo,
+        init, train, models, serve, monitor, alerts, retrain, abtests, simulate, traffic,
+        dashboard, demo,
     ):  # fmt: skip
         module.add_parser(verbs)
     return parser

@@ -46,6 +46,7 @@ __all__ = [
     "ABTestSettings",
     "AlertRules",
     "AlertSettings",
+    "DashboardSettings",
     "DriftThresholds",
     "JensenShannonThresholds",
     "LevelRule",
@@ -558,6 +559,37 @@ class ABTestSettings(_Section):
         return self
 
 
+class DashboardSettings(_Section):
+    """The live dashboard (``driftwarden dashboard``): a Streamlit app that reads the API only.
+
+    It reads with ``serving.api_key``; actions ask for the admin key in the page, once per
+    browser session.
+    """
+
+    host: str = Field(default="127.0.0.1", description="Interface the dashboard binds.")
+    port: int = Field(default=8501, ge=1, le=65535, description="TCP port of the dashboard.")
+    api_url: str | None = Field(
+        default=None,
+        description="Base URL of the API the dashboard reads. None: this machine's "
+        "serving.port (http://127.0.0.1:<port>).",
+    )
+    refresh: timedelta = Field(
+        default=timedelta(seconds=15),
+        gt=timedelta(0),
+        description="How often each view reloads its data in place.",
+    )
+    cache_ttl: timedelta = Field(
+        default=timedelta(seconds=5),
+        ge=timedelta(0),
+        description="How long an API answer is reused by every browser session.",
+    )
+    timeout: timedelta = Field(
+        default=timedelta(seconds=10),
+        gt=timedelta(0),
+        description="Longest the dashboard waits for one API answer.",
+    )
+
+
 class RegistrySettings(_Section):
     """The MLflow model registry."""
 
@@ -667,7 +699,7 @@ class Settings(BaseSettings):
         The store and registry locations are derived from it unless set explicitly.
     log_level, log_json
         Passed to :func:`driftwarden.core.logging.configure_logging` by the entry points.
-    serving, store, monitor, registry, training, alerts, retraining, ab_test
+    serving, store, monitor, registry, training, alerts, retraining, ab_test, dashboard
         The sections; see their classes.
     feature_schema : dict
         The ``[schema]`` table of ``driftwarden.toml`` (alias ``schema``), kept opaque here and
@@ -702,6 +734,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     retraining: RetrainingSettings = Field(default_factory=RetrainingSettings)
     ab_test: ABTestSettings = Field(default_factory=ABTestSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
     # `schema` itself would shadow the deprecated BaseModel.schema(); the alias keeps the
     # TOML table and the environment variable named `schema`.
     feature_schema: dict[str, Any] = Field(default_factory=dict, alias="schema")
@@ -753,6 +786,19 @@ class Settings(BaseSettings):
             }
         )
         return self
+
+    @property
+    def dashboard_api_url(self) -> str:
+        """The API the dashboard reads: ``dashboard.api_url``, else this machine's serving port
+        (on 127.0.0.1 when the API binds every interface)."""
+        if self.dashboard.api_url:
+            return self.dashboard.api_url.rstrip("/")
+        host = self.serving.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.serving.port}"
 
 
 def _describe_errors(exc: ValidationError, source: str) -> tuple[str, str | None]:

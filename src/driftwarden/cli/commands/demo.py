@@ -3,10 +3,10 @@
 It writes a settings file for the demo under ``<home>/demo/`` (its own store, registry and
 Prefect home; a monitor every 20 seconds over the last 5 minutes; an A/B test that may decide
 after 2 minutes), trains the first champion on the configured data (the bundled Telco data by
-default) unless the demo has one, starts ``driftwarden serve`` with it, and sends live traffic
-with a drift scenario that starts after ``--drift-after``. It prints where to look and what to
-watch for, and on Ctrl-C (or after ``--duration``) stops the traffic and the server cleanly and
-prints what happened.
+default) unless the demo has one, starts ``driftwarden serve`` and ``driftwarden dashboard`` with
+it, and sends live traffic with a drift scenario that starts after ``--drift-after``. It prints
+where to look and what to watch for, and on Ctrl-C (or after ``--duration``) stops the traffic,
+the dashboard and the server cleanly and prints what happened.
 """
 
 from __future__ import annotations
@@ -44,7 +44,13 @@ def add_parser(verbs: Any) -> None:
         description="Everything on the embedded defaults (SQLite, a local MLflow store, "
         "Prefect in process), under <home>/demo. Stop it with Ctrl-C.",
     )
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=8000, help="the API's port (8000)")
+    parser.add_argument(
+        "--dashboard-port", type=int, default=8501, help="the live dashboard's port (8501)"
+    )
+    parser.add_argument(
+        "--no-dashboard", action="store_true", help="serve and send traffic without a dashboard"
+    )
     parser.add_argument("--rate", type=float, default=20.0, help="predictions a second (20)")
     parser.add_argument(
         "--scenario", choices=sorted(SCENARIOS), default="concept", help="default concept"
@@ -108,6 +114,18 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path, timeout: f
     raise ConfigError(f"the API did not answer {url}/ready within {timeout:.0f} s; see {log}")
 
 
+def _start_dashboard(
+    command: list[str], env: dict[str, str], port: int, folder: Path
+) -> subprocess.Popen[bytes]:
+    log = folder / "dashboard.log"
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [*command, "dashboard", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+
+
 def _stop(server: subprocess.Popen[bytes]) -> None:
     if server.poll() is None:
         os.killpg(server.pid, signal.SIGTERM)  # uvicorn shuts down, flushing every logged row
@@ -168,14 +186,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
+    dashboard = None
     try:
         _wait_ready(url, server, log, timeout=120)
-        print(_banner(url, config_path, args), flush=True)
+        if not args.no_dashboard:
+            dashboard = _start_dashboard(command, env, args.dashboard_port, folder)
+        print(_banner(url, config_path, args, admin_key.get_secret_value()), flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_traffic(args, demo, url))
         print("\nstopping the traffic and the API...", flush=True)
         print(_report(url, admin_key.get_secret_value()), flush=True)
     finally:
+        if dashboard is not None:
+            _stop(dashboard)
         _stop(server)
     print(f"stopped. The demo's state is in {folder}; run it again to continue.")
     return 0
@@ -190,10 +213,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _banner(url: str, config: Path, args: argparse.Namespace) -> str:
+def _banner(url: str, config: Path, args: argparse.Namespace, admin_key: str) -> str:
     cli = f"driftwarden --config {config}"
+    if args.no_dashboard:
+        dashboard = f"  live dashboard:     off (--no-dashboard); {cli} dashboard starts it"
+    else:
+        dashboard = (
+            f"  live dashboard:     http://127.0.0.1:{args.dashboard_port}\n"
+            f"  its admin key:      {admin_key} (for promote, roll back, retrain, acknowledge)"
+        )
     return f"""
 driftwarden demo is running
+{dashboard}
   API and its docs:   {url}/docs
   Prometheus metrics: {url}/metrics
   monitor runs:       {url}/v1/monitoring/runs
@@ -207,7 +238,8 @@ after each prediction. After {args.drift_after} the '{args.scenario}' drift star
 monitor run or two the alerts open; when the champion's realised performance falls (or its
 drift stays critical) a retraining starts, its candidate becomes the challenger of an A/B test
 on half the customers, and after two minutes with enough labels the policy promotes or rejects
-it. From another terminal: {cli} alerts list | retrain runs | ab-tests list | models history
+it. All of it shows on the dashboard; from another terminal:
+  {cli} alerts list | retrain runs | ab-tests list | models history
 Stop with Ctrl-C.
 """
 

@@ -1,0 +1,1085 @@
+"""Dashboard benchmark: how long each page of the live dashboard takes to draw in a real browser.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/dashboard.py                               # 30 days x 2,000/day
+    .venv/bin/python benchmarks/dashboard.py --days 3 --rate 500 --runs 2  # quick, under a minute
+
+A store of ``--days`` simulated days at ``--rate`` predictions a day (the ``concept`` scenario,
+``driftwarden.simulation.simulate``) is built once and cached under ``benchmarks/.cache/`` (one
+folder per days, rate and seed; ``--rebuild`` makes it afresh); ``driftwarden serve`` serves it
+and ``driftwarden dashboard`` (Streamlit) reads that API, each a subprocess on a free port.
+Debian's Chromium, driven by Playwright's sync API, opens each page (overview, drift,
+performance, quality, models, alerts, retraining) in a new tab, which is a new Streamlit session;
+a recorder injected before any of the page's scripts notes, with ``performance.now()`` (from the
+navigation's ``performance.timeOrigin``), every change of the app's script-run state, its
+skeletons and status widget, and the number of Plotly charts (``stPlotlyChart``) and of those
+drawn (a ``.js-plotly-plot`` holding an ``svg.main-svg``). A load ends when the script run has
+finished, nothing is a skeleton, every chart and table is drawn and none of that has changed for
+300 ms; the figures are the time of the first chart drawn and the time the final count of drawn
+charts was first reached (pages without a chart: their tables, else their first content). Each
+page is measured cold (its first visit since the dashboard started, in a fresh browser profile;
+the overview, visited first, also pays the dashboard's first script run) and warm (median of
+``--runs`` visits in one browser profile, round-robin over the pages). Beside it, each page's
+reads are timed against the API with ``DriftwardenClient``, to tell the API's share from
+Streamlit's and the browser's. Targets (from the issue; there is no peer tool): first chart
+under 2 s and all charts under 3 s, reported as PASS/FAIL; a missed target never makes the
+command fail, only a real error does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from _common import cpu_model, finite_or_none, fmt
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+SRC = REPO / "src" / "driftwarden"
+CACHE_DIR = BENCH_DIR / ".cache"
+
+DEFAULT_DAYS = 30
+DEFAULT_RATE = 2000
+DEFAULT_RUNS = 5
+DEFAULT_SEED = 0
+SCENARIOS = ("concept",)
+#: The page, the URL path Streamlit gives it (``st.navigation``; the default page is ``/``).
+PAGES: tuple[tuple[str, str], ...] = (
+    ("overview", "/"),
+    ("drift", "/drift"),
+    ("performance", "/performance"),
+    ("quality", "/quality"),
+    ("models", "/models"),
+    ("alerts", "/alerts"),
+    ("retraining", "/retraining"),
+)
+TARGET_FIRST_S = 2.0
+TARGET_ALL_S = 3.0
+STABLE_MS = 300
+READY_TIMEOUT_S = 120.0
+ADMIN_KEY = "bench-admin"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1440, "height": 900}
+QUIET_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def say(message: str) -> None:
+    """A progress line, on stderr (the results table and the JSON line go to stdout)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def step(message: str) -> float:
+    say(f"-> {message}")
+    return time.perf_counter()
+
+
+def done(start: float, extra: str = "") -> None:
+    say(f"   done in {time.perf_counter() - start:.1f} s{extra}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def source_digest() -> str:
+    """SHA-256 over every file of ``src/driftwarden`` (path and content), without git."""
+    digest = hashlib.sha256()
+    for path in sorted(SRC.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(SRC).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def child_environment() -> dict[str, str]:
+    """The servers' environment: this one without ``DRIFTWARDEN_*`` (the settings file decides
+    everything, as in the tests), with telemetry off."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTWARDEN_")}
+    env.update(QUIET_ENV)
+    return env
+
+
+def tree_cpu_seconds(proc: psutil.Process | None) -> float:
+    """User + system CPU seconds of a process and its live descendants."""
+    if proc is None:
+        return 0.0
+    total = 0.0
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for member in members:
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def browser_cpu_seconds() -> float:
+    """CPU seconds of the Chromium processes this process started (through Playwright)."""
+    total = 0.0
+    for member in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "chrom" in member.name():
+                times = member.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+# --------------------------------------------------------------------------------------------------
+# The simulated store, cached
+# --------------------------------------------------------------------------------------------------
+
+
+def state_folder(days: int, rate: int, seed: int) -> Path:
+    suffix = "" if seed == DEFAULT_SEED else f"-seed{seed}"
+    return CACHE_DIR / f"dashboard-{days}d-{rate}{suffix}"
+
+
+def simulated_state(days: int, rate: int, seed: int, *, rebuild: bool) -> dict[str, Any]:
+    """The cached state folder for these options, built first if missing (or ``rebuild``).
+
+    The simulation runs in place (MLflow keeps absolute artifact paths, so the folder cannot be
+    moved afterwards); ``meta.json`` is written last and marks a complete folder, so an
+    interrupted build is started over.
+    """
+    folder = state_folder(days, rate, seed)
+    meta_path = folder / "meta.json"
+    digest = source_digest()
+    if meta_path.is_file() and not rebuild:
+        meta = json.loads(meta_path.read_text("utf-8"))
+        say(
+            f"-> reusing the simulated store {folder.relative_to(REPO)} (built "
+            f"{meta['built_at']} in {meta['seconds']:.0f} s; --rebuild makes it afresh)"
+        )
+        if meta.get("src_sha256") != digest:
+            say(
+                "   note: src/driftwarden changed since it was built; the figures use the "
+                "current dashboard and API on the old state (--rebuild to simulate again)"
+            )
+        return {**meta, "reused": True}
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    t = step(
+        f"simulating {days} days at {rate:,} predictions a day (scenario "
+        f"{', '.join(SCENARIOS)}, seed {seed}) into {folder.relative_to(REPO)}"
+    )
+    # Prefect (the retraining flow) keeps its ephemeral server's database beside the state.
+    os.environ["PREFECT_HOME"] = str(folder / "prefect")
+    os.environ.pop("PREFECT_API_URL", None)
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    for key in [k for k in os.environ if k.startswith("DRIFTWARDEN_")]:
+        del os.environ[key]
+
+    from driftwarden.core import load_settings
+    from driftwarden.simulation.simulate import SimulationOptions, simulate
+
+    # The API, monitor and flow log every run at INFO (as `driftwarden simulate` quiets them).
+    for name in ("driftwarden", "prefect", "mlflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    settings = load_settings(None, home=str(folder / "home"), alerts={"log": False})
+    options = SimulationOptions(scenarios=SCENARIOS, days=days, rate=rate, seed=seed)
+    result = simulate(
+        settings, options, folder / "state", progress=lambda message: say(f"   {message}")
+    )
+    seconds = time.perf_counter() - t
+    meta = {
+        "days": days,
+        "rate": rate,
+        "seed": seed,
+        "scenarios": list(SCENARIOS),
+        "seconds": seconds,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "src_sha256": digest,
+        "alerts": len(result.alerts),
+        "retraining_runs": len(result.retraining_runs),
+        "ab_tests": len(result.ab_tests),
+    }
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+    done(t, f": {meta['alerts']} alerts, {meta['retraining_runs']} retraining runs")
+    return {**meta, "reused": False}
+
+
+# --------------------------------------------------------------------------------------------------
+# The API and the dashboard, as subprocesses
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Service:
+    """One server process in its own session (so it and its children stop together)."""
+
+    name: str
+    command: list[str]
+    ready_url: str
+    log_path: Path
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    ready_seconds: float | None = None
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                self.command,
+                cwd=self.log_path.parent,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def wait_ready(self) -> None:
+        assert self.proc is not None
+        deadline = self.started + READY_TIMEOUT_S
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited early ({self.proc.returncode}):\n{self.tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.ready_url, timeout=2) as response:
+                    if response.status == 200:
+                        self.ready_seconds = time.perf_counter() - self.started
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready after {READY_TIMEOUT_S:.0f} s:\n{self.tail()}")
+
+    @property
+    def process(self) -> psutil.Process | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        try:
+            return psutil.Process(self.proc.pid)
+        except psutil.Error:
+            return None
+
+    def stop(self) -> None:
+        """SIGINT to the process group (uvicorn and Streamlit stop cleanly on it), SIGKILL after
+        20 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        # Streamlit runs as the CLI's child: make sure nothing of the group outlives it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def write_config(path: Path, home: Path, api_port: int, cache_ttl: float) -> Path:
+    import tomli_w
+
+    path.write_text(
+        tomli_w.dumps(
+            {
+                "home": str(home),
+                "log_level": "WARNING",
+                "serving": {"port": api_port, "admin_api_key": ADMIN_KEY, "run_monitor": False},
+                "alerts": {"log": False},
+                # dashboard.api_url is left out: the dashboard derives it from serving.port.
+                "dashboard": {"cache_ttl": f"PT{cache_ttl:g}S"},
+            }
+        ),
+        "utf-8",
+    )
+    return path
+
+
+def make_services(workdir: Path, state: Path, cache_ttl: float) -> tuple[Service, Service]:
+    api_port, dash_port = free_port(), free_port()
+    config = write_config(workdir / "driftwarden.toml", state, api_port, cache_ttl)
+    env = child_environment()
+    base = [sys.executable, "-m", "driftwarden", "--config", str(config)]
+    api = Service(
+        "driftwarden serve",
+        [*base, "serve"],
+        f"http://127.0.0.1:{api_port}/health",
+        workdir / "serve.log",
+        env,
+    )
+    dashboard = Service(
+        "driftwarden dashboard",
+        [*base, "dashboard", "--port", str(dash_port)],
+        f"http://127.0.0.1:{dash_port}/_stcore/health",
+        workdir / "dashboard.log",
+        env,
+    )
+    return api, dashboard
+
+
+# --------------------------------------------------------------------------------------------------
+# In the browser
+# --------------------------------------------------------------------------------------------------
+
+#: Injected before any script of the page (``add_init_script``): logs, at each DOM change, what
+#: the page shows, with ``performance.now()`` (milliseconds from the navigation's timeOrigin).
+RECORDER_JS = """
+(() => {
+  if (window !== window.top || window.__dwBench) return;
+  const rec = { log: [], last: null, lastChange: 0 };
+  window.__dwBench = rec;
+  const all = (sel) => document.querySelectorAll(sel);
+  const holding = (sel, inner) => {
+    let n = 0;
+    for (const el of all(sel)) if (el.querySelector(inner)) n++;
+    return n;
+  };
+  rec.sample = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const main = document.querySelector('[data-testid="stMain"]');
+    const s = {
+      state: app ? app.getAttribute("data-test-script-state") : null,
+      connection: app ? app.getAttribute("data-test-connection-state") : null,
+      charts: all('[data-testid="stPlotlyChart"]').length,
+      drawn: holding(".js-plotly-plot", "svg.main-svg"),
+      tables: all('[data-testid="stDataFrame"]').length,
+      tables_drawn: holding('[data-testid="stDataFrame"]', "canvas"),
+      content: main ? main.querySelectorAll(
+        '[data-testid="stAlert"], [data-testid="stMetric"], [data-testid="stDataFrame"], ' +
+        '[data-testid="stPlotlyChart"], [data-testid="stExpander"]').length : 0,
+      skeletons: all('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"], ' +
+        '[data-testid="stAppSkeleton"]').length,
+      status: all('[data-testid="stStatusWidget"]').length,
+      exceptions: all('[data-testid="stException"]').length,
+      errors: all('[data-testid="stAlertContentError"]').length,
+    };
+    const key = JSON.stringify(s);
+    if (key !== rec.last) {
+      rec.last = key;
+      s.t = performance.now();
+      rec.lastChange = s.t;
+      rec.log.push(s);
+    }
+    return s;
+  };
+  new MutationObserver(rec.sample).observe(document, {
+    subtree: true, childList: true, attributes: true,
+    attributeFilter: ["data-test-script-state", "data-test-connection-state"],
+  });
+  setInterval(rec.sample, 50);
+  rec.finished = (stableMs) => {
+    const s = rec.sample();
+    return s.state === "notRunning" && s.connection === "CONNECTED" && s.skeletons === 0 &&
+      s.status === 0 && s.drawn >= s.charts && s.tables_drawn >= s.tables &&
+      performance.now() - rec.lastChange >= stableMs;
+  };
+  rec.report = () => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const texts = (sel) => Array.from(all(sel)).map((el) => el.innerText.slice(0, 300));
+    return {
+      log: rec.log,
+      now: performance.now(),
+      response_end: nav ? nav.responseEnd : null,
+      dom_content_loaded: nav ? nav.domContentLoadedEventEnd : null,
+      errors: texts('[data-testid="stAlertContentError"]'),
+      exceptions: texts('[data-testid="stException"]'),
+    };
+  };
+})();
+"""
+
+FINISHED_JS = "(stable) => !!window.__dwBench && window.__dwBench.finished(stable)"
+
+
+def _first(log: Sequence[Mapping[str, Any]], test: Callable[[Mapping[str, Any]], bool]) -> Any:
+    return next((s["t"] / 1000 for s in log if test(s)), None)
+
+
+def _settled(log: Sequence[Mapping[str, Any]], field: str) -> float | None:
+    """When ``field`` first took the value it ends with (and kept it), in seconds; None when
+    it ends at zero."""
+    final = log[-1][field] if log else 0
+    if not final:
+        return None
+    since = None
+    for sample in log:
+        if sample[field] != final:
+            since = None
+        elif since is None:
+            since = sample["t"]
+    return None if since is None else since / 1000
+
+
+def figures(report: Mapping[str, Any]) -> dict[str, Any]:
+    """One load's figures (seconds from the navigation's start) from the recorder's log."""
+    log = report["log"]
+    last = log[-1] if log else {}
+    charts, tables = last.get("charts", 0), last.get("tables", 0)
+    out = {
+        "charts": charts,
+        "tables": tables,
+        "html_s": None if report["response_end"] is None else report["response_end"] / 1000,
+        "dom_content_loaded_s": None
+        if report["dom_content_loaded"] is None
+        else report["dom_content_loaded"] / 1000,
+        "connected_s": _first(log, lambda s: s["connection"] == "CONNECTED"),
+        "script_start_s": _first(log, lambda s: s["state"] == "running"),
+        "script_end_s": _first(log, lambda s: s["state"] == "notRunning"),
+        "first_chart_s": _first(log, lambda s: s["drawn"] > 0),
+        "all_charts_s": _settled(log, "drawn"),
+        "first_table_s": _first(log, lambda s: s["tables_drawn"] > 0),
+        "all_tables_s": _settled(log, "tables_drawn"),
+        "first_content_s": _first(log, lambda s: s["content"] > 0),
+        "settled_s": log[-1]["t"] / 1000 if log else None,
+        "errors": report["errors"],
+        "exceptions": report["exceptions"],
+    }
+    if charts:
+        out["basis"] = "chart"
+        out["first_s"], out["all_s"] = out["first_chart_s"], out["all_charts_s"]
+    elif tables:
+        out["basis"] = "table"
+        out["first_s"], out["all_s"] = out["first_table_s"], out["all_tables_s"]
+    else:
+        out["basis"] = "content"
+        out["first_s"], out["all_s"] = out["first_content_s"], out["script_end_s"]
+    return out
+
+
+@dataclass
+class Browser:
+    """Chromium under Playwright, and the two servers whose CPU each load is charged with."""
+
+    browser: Any
+    base_url: str
+    api: Service
+    dashboard: Service
+    timeout_s: float
+    stable_ms: int
+
+    def context(self) -> Any:
+        context = self.browser.new_context(viewport=VIEWPORT)
+        context.add_init_script(RECORDER_JS)
+        return context
+
+    def load(self, context: Any, path: str) -> dict[str, Any]:
+        """One fresh navigation in a new tab (a new Streamlit session), until the page is
+        finished; its figures, or the error and what the page showed by then."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        page = context.new_page()
+        cpu = (
+            tree_cpu_seconds(self.dashboard.process),
+            tree_cpu_seconds(self.api.process),
+            browser_cpu_seconds(),
+        )
+        start = time.perf_counter()
+        error = None
+        try:
+            page.goto(self.base_url + path, wait_until="commit", timeout=self.timeout_s * 1000)
+            page.wait_for_function(
+                FINISHED_JS, arg=self.stable_ms, polling=50, timeout=self.timeout_s * 1000
+            )
+        except PlaywrightError as exc:
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        wall = time.perf_counter() - start
+        try:
+            report = page.evaluate("window.__dwBench ? window.__dwBench.report() : null")
+        except PlaywrightError as exc:
+            report, error = None, error or f"{type(exc).__name__}: {exc}"
+        page.close()
+        result: dict[str, Any] = (
+            figures(report) if report else {"basis": None, "first_s": None, "all_s": None}
+        )
+        result.update(
+            {
+                "wall_s": wall,
+                "error": error,
+                "dashboard_cpu_s": tree_cpu_seconds(self.dashboard.process) - cpu[0],
+                "api_cpu_s": tree_cpu_seconds(self.api.process) - cpu[1],
+                "browser_cpu_s": browser_cpu_seconds() - cpu[2],
+            }
+        )
+        if error and report:
+            result["last_sample"] = report["log"][-1] if report["log"] else None
+        return result
+
+
+def describe(load: Mapping[str, Any]) -> str:
+    if load.get("error"):
+        return f"ERROR {load['error']} (last: {load.get('last_sample')})"
+    text = (
+        f"{load.get('charts', 0)} charts, {load.get('tables', 0)} tables; first "
+        f"{load['basis']} {fmt(load['first_s'], '.2f')} s, all {fmt(load['all_s'], '.2f')} s, "
+        f"script end {fmt(load.get('script_end_s'), '.2f')} s"
+    )
+    if load.get("errors") or load.get("exceptions"):
+        text += f"; the page shows errors: {load.get('errors')} {load.get('exceptions')}"
+    return text
+
+
+def measure_pages(
+    browser: Browser, pages: Sequence[tuple[str, str]], runs: int
+) -> dict[str, dict[str, Any]]:
+    """Cold: each page once, in page order, each in a fresh browser profile. Warm: ``runs``
+    rounds over the pages in one profile (its HTTP cache filled by one untimed load first)."""
+    results: dict[str, dict[str, Any]] = {name: {"path": path} for name, path in pages}
+    t = step("cold loads: each page's first visit, each in a fresh browser profile")
+    for name, path in pages:
+        context = browser.context()
+        try:
+            load = browser.load(context, path)
+        finally:
+            context.close()
+        results[name]["cold"] = load
+        say(f"   {name:<11} {describe(load)}")
+    done(t)
+    t = step(f"warm loads: {runs} rounds over the pages in one browser profile")
+    context = browser.context()
+    try:
+        browser.load(context, pages[0][1])  # untimed: fills the profile's HTTP cache
+        for name, _ in pages:
+            results[name]["warm_runs"] = []
+        for round_ in range(1, runs + 1):
+            for name, path in pages:
+                load = browser.load(context, path)
+                results[name]["warm_runs"].append(load)
+                say(f"   round {round_} {name:<11} {describe(load)}")
+    finally:
+        context.close()
+    done(t)
+    for name, _ in pages:
+        warm = results[name]["warm_runs"]
+        ok = [w for w in warm if not w.get("error")]
+        results[name]["warm"] = {
+            key: median([w.get(key) for w in ok])
+            for key in (
+                "first_s",
+                "all_s",
+                "html_s",
+                "dom_content_loaded_s",
+                "connected_s",
+                "script_start_s",
+                "script_end_s",
+                "first_chart_s",
+                "all_charts_s",
+                "first_table_s",
+                "all_tables_s",
+                "settled_s",
+                "wall_s",
+                "dashboard_cpu_s",
+                "api_cpu_s",
+                "browser_cpu_s",
+            )
+        }
+        results[name]["warm"]["errors"] = len(warm) - len(ok)
+        results[name]["warm"]["basis"] = ok[0]["basis"] if ok else None
+        results[name]["warm"]["charts"] = ok[0].get("charts") if ok else None
+        results[name]["warm"]["tables"] = ok[0].get("tables") if ok else None
+    return results
+
+
+# --------------------------------------------------------------------------------------------------
+# Each page's reads, straight against the API
+# --------------------------------------------------------------------------------------------------
+
+
+def _time(client: Any, calls: list[dict[str, Any]], method: str, /, *args: Any, **kw: Any) -> Any:
+    start = time.perf_counter()
+    found = getattr(client, method)(*args, **kw)
+    seconds = time.perf_counter() - start
+    shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kw.items())])
+    size = len(json.dumps(found, default=str))
+    calls.append({"call": f"{method}({shown})", "seconds": seconds, "json_bytes": size})
+    return found
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def page_reads(page: str, client: Any) -> list[dict[str, Any]]:
+    """The reads ``src/driftwarden/dashboard/pages/<page>.py`` makes on its first run (default
+    widget values), in its order, each timed."""
+    calls: list[dict[str, Any]] = []
+    if page == "overview":
+        _time(client, calls, "models")
+        _time(client, calls, "monitoring_runs", limit=200)
+        _time(client, calls, "alerts", status="open", limit=500)
+        _time(client, calls, "retraining_runs", limit=1)
+        tests = _time(client, calls, "ab_tests", limit=5)
+        running = [t for t in tests if t["status"] == "running"]
+        if running:
+            _time(client, calls, "ab_test", running[0]["id"])
+    elif page == "drift":
+        runs = [r for r in _time(client, calls, "monitoring_runs", limit=120) if r.get("results")]
+        if runs:
+            run = runs[0]
+            points = _time(client, calls, "drift", start=_parse_time(runs[-1]["window_end"]))
+            latest = [p for p in points if p["window_end"] == run["window_end"]]
+            if latest:
+                worst: dict[str, float] = {}
+                for p in latest:
+                    worst[p["feature"]] = max(worst.get(p["feature"], 0.0), p["statistic"] or 0.0)
+                feature = sorted(worst, key=lambda f: (-worst[f], f))[0]
+                served = {r["model_version"]: r["n_rows"] for r in run["results"]}
+                versions = sorted(
+                    {p["model_version"] for p in latest}, key=lambda v: -served.get(v, 0)
+                )
+                _time(
+                    client,
+                    calls,
+                    "distribution",
+                    feature=feature,
+                    start=_parse_time(run["window_start"]),
+                    end=_parse_time(run["window_end"]),
+                    version=versions[0],
+                )
+    elif page == "performance":
+        points = _time(client, calls, "performance", limit=120)
+        labelled = [p for p in points if p["n_labelled"] > 0]
+        if labelled:
+            windows = sorted({(p["window_start"], p["window_end"]) for p in labelled})
+            start, end = windows[-1]
+            _time(
+                client,
+                calls,
+                "classification",
+                start=_parse_time(start),
+                end=_parse_time(end),
+                version=None,
+            )
+    elif page == "quality":
+        runs = [r for r in _time(client, calls, "monitoring_runs", limit=120) if r.get("results")]
+        if runs:
+            _time(client, calls, "quality", start=_parse_time(runs[-1]["window_end"]))
+    elif page == "models":
+        models = _time(client, calls, "models")
+        if models.get("versions"):
+            tests = _time(client, calls, "ab_tests", limit=20)
+            running = next((t for t in tests if t["status"] == "running"), None)
+            if running is not None:
+                _time(client, calls, "ab_test", running["id"])
+            _time(client, calls, "model_history")
+    elif page == "alerts":
+        _time(client, calls, "alerts", status=None, severity=None, rule=None, limit=500)
+    elif page == "retraining":
+        _time(client, calls, "retraining_runs", limit=100)
+    else:
+        raise ValueError(f"unknown page {page!r}")
+    return calls
+
+
+def measure_api(api_url: str, pages: Sequence[str], runs: int) -> dict[str, dict[str, Any]]:
+    """Each page's reads, ``runs`` times in a row (after one untimed pass), through one
+    ``DriftwardenClient`` as the dashboard's shared client does; medians per call and in all."""
+    from driftwarden.client import DriftwardenClient
+
+    t = step(f"each page's API reads with DriftwardenClient, {runs} times (median)")
+    out: dict[str, dict[str, Any]] = {}
+    with DriftwardenClient(api_url, timeout=60) as client:
+        for page in pages:
+            page_reads(page, client)
+            passes = [page_reads(page, client) for _ in range(runs)]
+            calls = [
+                {
+                    "call": first["call"],
+                    "median_s": median([p[i]["seconds"] for p in passes if len(p) > i]),
+                    "json_bytes": first["json_bytes"],
+                }
+                for i, first in enumerate(passes[0])
+            ]
+            total = median([sum(c["seconds"] for c in p) for p in passes])
+            out[page] = {"total_median_s": total, "calls": calls}
+            slowest = max(calls, key=lambda c: c["median_s"] or 0.0) if calls else None
+            say(
+                f"   {page:<11} {len(calls)} reads, {fmt(total, '.3f')} s"
+                + (
+                    f"; slowest {slowest['call']} {slowest['median_s']:.3f} s "
+                    f"({slowest['json_bytes'] / 1e6:.2f} MB of JSON)"
+                    if slowest
+                    else ""
+                )
+            )
+    done(t)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Targets and printing
+# --------------------------------------------------------------------------------------------------
+
+
+def verdict(first: float | None, all_: float | None) -> str:
+    if first is None or all_ is None:
+        return "FAIL"
+    return "PASS" if first < TARGET_FIRST_S and all_ < TARGET_ALL_S else "FAIL"
+
+
+def print_table(results: Mapping[str, Any]) -> None:
+    config = results["config"]
+    print("\n" + "=" * 100)
+    print(
+        f"Dashboard page loads in headless Chromium: {config['days']} simulated days x "
+        f"{config['rate']:,} predictions/day; cold = first visit, warm = median of "
+        f"{config['runs']}. Seconds from navigation start."
+    )
+    header = (
+        f"{'page':<12} {'basis':<6} {'n':>2} {'first cold':>10} {'first warm':>10} "
+        f"{'all cold':>8} {'all warm':>8} {'script':>6} {'API':>6} "
+        f"{'target':>14} {'cold':>4} {'warm':>4}"
+    )
+    print("\n" + header)
+    print("-" * len(header))
+    for name, page in results["pages"].items():
+        cold, warm = page["cold"], page["warm"]
+        basis = warm.get("basis") or cold.get("basis") or "-"
+        count = warm.get(f"{basis}s") if basis in ("chart", "table") else None
+        api = results["api"].get(name, {}).get("total_median_s")
+        print(
+            f"{name:<12} {basis:<6} {fmt(count, 'd'):>2} {fmt(cold.get('first_s'), '.2f'):>10} "
+            f"{fmt(warm.get('first_s'), '.2f'):>10} {fmt(cold.get('all_s'), '.2f'):>8} "
+            f"{fmt(warm.get('all_s'), '.2f'):>8} {fmt(warm.get('script_end_s'), '.2f'):>6} "
+            f"{fmt(api, '.2f'):>6} "
+            f"{f'< {TARGET_FIRST_S:g} / < {TARGET_ALL_S:g}':>14} "
+            f"{verdict(cold.get('first_s'), cold.get('all_s')):>4} "
+            f"{verdict(warm.get('first_s'), warm.get('all_s')):>4}"
+        )
+    print(
+        "basis: what 'first' and 'all' time on that page: chart = Plotly charts drawn (a "
+        ".js-plotly-plot holding svg.main-svg);\ntable = st.dataframe grids drawn (a canvas), "
+        "for pages without a chart; n = how many. first = the first drawn, all = when the\n"
+        "final count was first reached (the script run finished, nothing changed for "
+        f"{config['stable_ms']} ms after). script = warm median of the\nscript run's end "
+        "(data-test-script-state notRunning); API = median of the page's reads timed straight "
+        "against the API\n(DriftwardenClient, sequential, as the page makes them). target: first "
+        f"< {TARGET_FIRST_S:g} s, all < {TARGET_ALL_S:g} s (from the issue; no peer tool). "
+        "Cold for overview\nincludes the dashboard process's first script run (imports)."
+    )
+    errors = {
+        name: page["warm"]["errors"] + bool(page["cold"].get("error"))
+        for name, page in results["pages"].items()
+    }
+    if any(errors.values()):
+        print(f"loads that did not finish: {errors}")
+
+
+def summary_line(results: Mapping[str, Any]) -> dict[str, Any]:
+    """The figures that matter, for one JSON line."""
+    return {
+        "benchmark": "dashboard",
+        "days": results["config"]["days"],
+        "rate": results["config"]["rate"],
+        "runs": results["config"]["runs"],
+        "target_first_s": TARGET_FIRST_S,
+        "target_all_s": TARGET_ALL_S,
+        "pages": {
+            name: {
+                "basis": page["warm"].get("basis") or page["cold"].get("basis"),
+                "count": page["warm"].get("charts") or page["warm"].get("tables") or 0,
+                "first_cold_s": page["cold"].get("first_s"),
+                "first_warm_s": page["warm"].get("first_s"),
+                "all_cold_s": page["cold"].get("all_s"),
+                "all_warm_s": page["warm"].get("all_s"),
+                "script_end_warm_s": page["warm"].get("script_end_s"),
+                "api_s": results["api"].get(name, {}).get("total_median_s"),
+                "cold": verdict(page["cold"].get("first_s"), page["cold"].get("all_s")),
+                "warm": verdict(page["warm"].get("first_s"), page["warm"].get("all_s")),
+            }
+            for name, page in results["pages"].items()
+        },
+    }
+
+
+def rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, Mapping):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="time each page of the live dashboard to its first and its last chart, in "
+        "headless Chromium, over a simulated store",
+    )
+    parser.add_argument(
+        "--days", type=int, default=DEFAULT_DAYS, help=f"simulated days (default {DEFAULT_DAYS})"
+    )
+    parser.add_argument(
+        "--rate",
+        type=int,
+        default=DEFAULT_RATE,
+        help=f"predictions per simulated day (default {DEFAULT_RATE})",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=DEFAULT_RUNS, help="warm loads per page (median kept)"
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="simulation seed")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="simulate afresh even if the state is cached"
+    )
+    parser.add_argument(
+        "--pages",
+        default=",".join(name for name, _ in PAGES),
+        help="comma-separated pages to load (default: all seven, in menu order)",
+    )
+    parser.add_argument(
+        "--cache-ttl",
+        type=float,
+        default=0.0,
+        help="dashboard.cache_ttl in seconds (default 0: every read goes to the API, as a "
+        "user's first look after the cache expired; the product default 5 s would make warm "
+        "loads hit the shared cache or not depending on the clock)",
+    )
+    parser.add_argument(
+        "--stable-ms",
+        type=int,
+        default=STABLE_MS,
+        help=f"a load ends once nothing changed for this long (default {STABLE_MS})",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds before a load counts as failed"
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument(
+        "--keep-workdir",
+        action="store_true",
+        help="keep the temporary directory (settings file, server logs)",
+    )
+    args = parser.parse_args(argv)
+    known = dict(PAGES)
+    args.page_list = [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = [p for p in args.page_list if p not in known]
+    if unknown or not args.page_list:
+        parser.error(f"--pages takes some of {', '.join(known)}; got {args.pages!r}")
+    if args.days < 1 or args.rate < 1 or args.runs < 1:
+        parser.error("--days, --rate and --runs must be at least 1")
+    if args.cache_ttl < 0:
+        parser.error("--cache-ttl must not be negative")
+    return args
+
+
+MEASUREMENT = {
+    "load": "page.goto(url, wait_until='commit') in a new tab (a new Streamlit session), then "
+    "page.wait_for_function until the recorder says finished: data-test-script-state is "
+    "notRunning, connection CONNECTED, no stSkeleton/stSkeletonElement/stAppSkeleton, no "
+    "stStatusWidget, every stPlotlyChart drawn and every stDataFrame holding a canvas, and "
+    "nothing of that changed for --stable-ms",
+    "times": "performance.now() in the page at each DOM change (MutationObserver, plus a 50 ms "
+    "interval), i.e. milliseconds from the navigation's performance.timeOrigin; reported in "
+    "seconds",
+    "first_chart_s": "first sample with at least one .js-plotly-plot holding an svg.main-svg",
+    "all_charts_s": "first sample from which the number of drawn charts stayed at its final "
+    "value (not when the stability was noticed)",
+    "first_table_s/all_tables_s": "the same for [data-testid=stDataFrame] holding a canvas; "
+    "the figures of pages without a chart",
+    "cold": "each page's first load since the dashboard started, in page order, each in a new "
+    "browser context (empty HTTP cache); the first page also pays the Streamlit process's first "
+    "script run (imports of plotly, pandas, the client)",
+    "warm": "median of --runs loads per page, in rounds over the pages, in one browser context "
+    "whose HTTP cache one untimed load filled",
+    "api": "each page's reads made again with DriftwardenClient (same arguments, same order, "
+    "sequential), one untimed pass then --runs timed; median of the sum, and per call",
+    "cpu": "user+system CPU seconds of the dashboard's and the API's process trees and of "
+    "Chromium during each load (psutil)",
+}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    pages = [(name, path) for name, path in PAGES if name in args.page_list]
+    meta = simulated_state(args.days, args.rate, args.seed, rebuild=args.rebuild)
+    state = state_folder(args.days, args.rate, args.seed) / "state"
+    workdir = Path(tempfile.mkdtemp(prefix="driftwarden-dashboard-bench-"))
+    api, dashboard = make_services(workdir, state, args.cache_ttl)
+    try:
+        t = step("starting `driftwarden serve` and `driftwarden dashboard` (Streamlit)")
+        api.start()
+        dashboard.start()
+        api.wait_ready()
+        dashboard.wait_ready()
+        base_url = dashboard.ready_url.removesuffix("/_stcore/health")
+        api_url = api.ready_url.removesuffix("/health")
+        done(
+            t,
+            f": API {api_url} ready in {api.ready_seconds:.1f} s, dashboard {base_url} in "
+            f"{dashboard.ready_seconds:.1f} s",
+        )
+        from playwright.sync_api import sync_playwright
+
+        t = step(f"launching {CHROMIUM} (headless) under Playwright")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                done(t, f": Chromium {chromium.version}")
+                browser = Browser(chromium, base_url, api, dashboard, args.timeout, args.stable_ms)
+                browser_version = chromium.version
+                measured = measure_pages(browser, pages, args.runs)
+            finally:
+                with contextlib.suppress(Exception):
+                    chromium.close()
+        api_reads = measure_api(api_url, [name for name, _ in pages], args.runs)
+    finally:
+        for service in (dashboard, api):
+            service.stop()
+        if args.keep_workdir:
+            say(f"kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "benchmark": "dashboard",
+        "command": [Path(sys.executable).name, *sys.argv],
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "cpu_model": cpu_model(),
+            "memory_gib": psutil.virtual_memory().total / 1024**3,
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "chromium": browser_version,
+            "versions": {
+                name: version(name)
+                for name in ("driftwarden", "streamlit", "plotly", "playwright", "httpx")
+            },
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        },
+        "config": {
+            "days": args.days,
+            "rate": args.rate,
+            "seed": args.seed,
+            "scenarios": list(SCENARIOS),
+            "runs": args.runs,
+            "cache_ttl_s": args.cache_ttl,
+            "stable_ms": args.stable_ms,
+            "timeout_s": args.timeout,
+            "viewport": VIEWPORT,
+            "chromium_args": CHROMIUM_ARGS,
+            "target_first_s": TARGET_FIRST_S,
+            "target_all_s": TARGET_ALL_S,
+        },
+        "state": meta,
+        "startup": {"api_ready_s": api.ready_seconds, "dashboard_ready_s": dashboard.ready_seconds},
+        "measurement": MEASUREMENT,
+        "pages": measured,
+        "api": api_reads,
+    }
+
+
+def _interrupted(signum: int, _frame: Any) -> None:
+    # SIGTERM and SIGHUP stop the run as Ctrl-C does, so every `finally` stops its servers.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def signals_as_interrupt() -> Iterator[None]:
+    previous = {s: signal.signal(s, _interrupted) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    with signals_as_interrupt():
+        try:
+            results = run(args)
+        except KeyboardInterrupt:
+            say("interrupted; the servers and the browser were stopped")
+            return 130
+    results["total_seconds"] = time.perf_counter() - started
+    print_table(results)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(rounded(finite_or_none(results)), indent=2, sort_keys=True, default=str)
+            + "\n"
+        )
+        say(f"wrote {args.json}")
+    print(json.dumps(rounded(finite_or_none(summary_line(results))), sort_keys=True))
+    say(f"{results['total_seconds']:.0f} s in all")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""What every page of the dashboard shares: live views, empty states, times and tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from driftwarden.dashboard.api import connection
+
+__all__ = [
+    "chart",
+    "empty",
+    "live",
+    "parse_time",
+    "table",
+    "when",
+]
+
+
+def live(render: Callable[[], None]) -> None:
+    """Draw ``render`` as a fragment that redraws itself in place every ``dashboard.refresh``
+    (the rest of the page, and its widgets' state, stay as they are)."""
+    st.fragment(render, run_every=connection().refresh)()
+
+
+def empty(message: str) -> None:
+    """An empty state: what will appear here, and when."""
+    st.info(message, icon=":material/hourglass_empty:")
+
+
+def chart(figure: go.Figure, key: str) -> None:
+    """One Plotly chart, as wide as its column."""
+    st.plotly_chart(figure, key=key, config={"displaylogo": False})
+
+
+def parse_time(text: str) -> datetime:
+    """An API time (``2024-05-01T00:00:00Z``) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def when(text: str | None) -> str:
+    """An API time for people: ``2024-05-01 00:00 UTC``, or an em dash for none."""
+    if not text:
+        return "—"
+    return parse_time(text).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    key: str,
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """Rows as a table of the given columns, in that order (missing values left empty)."""
+    frame = pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=list(columns))
+    if labels:
+        frame = frame.rename(columns=dict(labels))
+    st.dataframe(frame, hide_index=True, key=key)

@@ -1,0 +1,89 @@
+"""Drift: per-feature verdicts of the latest window, their history, one feature's reference and
+current distributions, and the drift of the model's scores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from driftwarden.dashboard import charts
+from driftwarden.dashboard.api import connection, read
+from driftwarden.dashboard.common import chart, empty, live, parse_time, when
+
+#: Monitor runs whose windows the history covers.
+HISTORY_RUNS = 120
+
+
+def _fmt(value: float | None, spec: str = ".4f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _feature_detail(latest: list[dict[str, Any]], run: dict[str, Any]) -> None:
+    worst: dict[str, float] = {}
+    for p in latest:
+        worst[p["feature"]] = max(worst.get(p["feature"], 0.0), p["statistic"] or 0.0)
+    # The most drifted feature first; the version that served most of the window first.
+    features = sorted(worst, key=lambda f: (-worst[f], f))
+    served = {r["model_version"]: r["n_rows"] for r in run["results"]}
+    versions = sorted({p["model_version"] for p in latest}, key=lambda v: -served.get(v, 0))
+    left, right = st.columns([3, 1])
+    feature = left.selectbox("Feature", features, key="drift_feature")
+    version = right.selectbox("Version", versions, key="drift_version")
+    point = next(
+        (p for p in latest if p["feature"] == feature and p["model_version"] == version), None
+    )
+    if feature is None or point is None:
+        empty(f"Version {version} has no verdict for {feature} in this window.")
+        return
+    found = read(
+        "distribution",
+        feature=feature,
+        start=parse_time(run["window_start"]),
+        end=parse_time(run["window_end"]),
+        version=version,
+    )
+    graph, facts = st.columns([3, 1])
+    with graph:
+        chart(charts.distribution_chart(found), "drift_distribution")
+    with facts:
+        st.metric(f"{point['method']} statistic", _fmt(point["statistic"]))
+        st.markdown(
+            f"severity **{point['severity']}**  \n"
+            f"warning at {_fmt(point['warning'], 'g')}, critical at {_fmt(point['critical'], 'g')}"
+            f"  \np-value {_fmt(point['p_value'])}  \n"
+            f"{point['n_reference']:,} reference rows, {point['n_current']:,} current rows"
+        )
+
+
+def body() -> None:
+    conn = connection()
+    runs = [r for r in read("monitoring_runs", limit=HISTORY_RUNS) if r.get("results")]
+    if not runs:
+        empty(
+            f"No monitor run has scored a window yet. The monitor runs every "
+            f"{conn.monitor_interval} over the last {conn.monitor_window}; each feature's drift "
+            "appears here after its first run."
+        )
+        return
+    run = runs[0]
+    points = read("drift", start=parse_time(runs[-1]["window_end"]))
+    latest = [p for p in points if p["window_end"] == run["window_end"]]
+    st.caption(
+        f"Latest window: {when(run['window_start'])} to {when(run['window_end'])}, "
+        f"{run['n_rows']:,} predictions"
+    )
+    if not latest:
+        empty(
+            "The latest window had too few rows for a drift verdict; they appear once a "
+            "window reaches monitor.min_samples predictions."
+        )
+    else:
+        chart(charts.drift_bars(latest), "drift_bars")
+        _feature_detail(latest, run)
+    chart(charts.drift_heatmap(points), "drift_heatmap")
+    chart(charts.prediction_drift_chart(runs), "drift_prediction")
+
+
+st.title("Drift")
+live(body)

@@ -1,0 +1,216 @@
+"""A real API seeded with simulated traffic, for the dashboard's tests.
+
+Five simulated days of the Telco churn model with a concept change: monitor runs, drift and
+quality history, labelled windows, alerts, retraining runs and an A/B test, all recorded by the
+real system (``simulate``). The state is then served by a real ``driftwarden serve`` process on
+a free port, which the dashboard reads over HTTP as it does in production. Every test of this
+folder runs on one pytest-xdist worker (``xdist_group``), so the simulation runs once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import tomli_w
+
+from driftwarden.client import DriftwardenClient
+from driftwarden.core import load_settings
+from driftwarden.dashboard import APP, SETTINGS_FILE_ENV
+from driftwarden.simulation.simulate import SimulationOptions, simulate
+
+ADMIN_KEY = "dashboard-admin"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Api:
+    """A served API: its URL, its settings file (which the dashboard reads too) and a client
+    with the admin key, for the tests' own reads of what the dashboard should show."""
+
+    url: str
+    config: Path
+    client: DriftwardenClient
+
+
+def write_config(path: Path, home: Path, port: int) -> Path:
+    path.write_text(
+        tomli_w.dumps(
+            {
+                "home": str(home),
+                "log_level": "WARNING",
+                "serving": {"port": port, "admin_api_key": ADMIN_KEY, "run_monitor": False},
+                "alerts": {"log": False},
+                # The tests read what the API holds right now.
+                "dashboard": {"cache_ttl": "PT0S"},
+            }
+        ),
+        "utf-8",
+    )
+    return path
+
+
+def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, log.read_text("utf-8", errors="replace")[-3000:]
+        try:
+            # /health, not /ready: an API without a model is a state the dashboard must show.
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the API at {url} did not start; its log: {log}")
+
+
+@contextmanager
+def serve(config: Path, port: int, log: Path) -> Iterator[str]:
+    """``driftwarden serve`` on ``config`` until the block ends."""
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "driftwarden", "--config", str(config), "serve"],
+            env={k: v for k, v in os.environ.items() if not k.startswith("DRIFTWARDEN_")},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        _wait_ready(url, server, log)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="session")
+def seeded_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The API over five simulated days with a concept change (see the module notes)."""
+    root = tmp_path_factory.mktemp("seeded")
+    settings = load_settings(
+        None,
+        home=str(root / "home"),
+        alerts={"log": False},
+        ab_test={"share": 0.5, "min_duration": "P1D"},
+    )
+    options = SimulationOptions(
+        scenarios=("concept",), days=5, rate=800, label_delay=timedelta(hours=6), seed=1
+    )
+    simulate(settings, options, root / "state")
+    port = free_port()
+    config = write_config(root / "driftwarden.toml", root / "state", port)
+    with (
+        serve(config, port, root / "serve.log") as url,
+        DriftwardenClient(url, admin_key=ADMIN_KEY, timeout=30) as client,
+    ):
+        yield Api(url, config, client)
+
+
+@pytest.fixture(scope="session")
+def empty_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The API with nothing in it: no model, no traffic, no monitor run."""
+    root = tmp_path_factory.mktemp("empty")
+    port = free_port()
+    config = write_config(root / "driftwarden.toml", root / "home", port)
+    with (
+        serve(config, port, root / "serve.log") as url,
+        DriftwardenClient(url, admin_key=ADMIN_KEY) as client,
+    ):
+        yield Api(url, config, client)
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(seeded_api: Api, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``driftwarden dashboard`` on a free port, reading the seeded API."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("dashboard") / "dashboard.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTWARDEN_")}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "driftwarden", "--config", str(seeded_api.config),
+             "dashboard", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text("utf-8", errors="replace")
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text("utf-8", errors="replace")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def retraining_idle(seeded_api: Api) -> Callable[[], None]:
+    """A function that waits until no retraining runs on the seeded API: one runs at a time,
+    and a request made while another runs is recorded, not started."""
+
+    def wait() -> None:
+        deadline = time.monotonic() + 180
+        while seeded_api.client.retraining_runs(status="running"):
+            assert time.monotonic() < deadline, "a retraining ran for three minutes"
+            time.sleep(0.5)
+
+    return wait
+
+
+@pytest.fixture
+def unreachable_api(tmp_path: Path) -> Iterator[Api]:
+    """Settings that name an API nothing listens on."""
+    port = free_port()
+    config = write_config(tmp_path / "driftwarden.toml", tmp_path / "home", port)
+    url = f"http://127.0.0.1:{port}"
+    with DriftwardenClient(url) as client:
+        yield Api(url, config, client)
+
+
+@pytest.fixture
+def dashboard(monkeypatch: pytest.MonkeyPatch) -> object:
+    """A factory of Streamlit ``AppTest`` runs of the dashboard against an API's settings."""
+    from streamlit.testing.v1 import AppTest
+
+    def start(api: Api, page: str | None = None, *, admin_key: str | None = None) -> AppTest:
+        monkeypatch.setenv(SETTINGS_FILE_ENV, str(api.config))
+        at = AppTest.from_file(str(APP), default_timeout=60)
+        if admin_key is not None:
+            at.session_state["driftwarden_admin_key"] = admin_key
+        at.run()
+        if page is not None:
+            at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, [e.value for e in at.exception]
+        return at
+
+    return start
