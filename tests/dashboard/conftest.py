@@ -30,6 +30,7 @@ from driftwarden.dashboard import APP, SETTINGS_FILE_ENV
 from driftwarden.simulation.simulate import SimulationOptions, simulate
 
 ADMIN_KEY = "dashboard-admin"
+READ_KEY = "dashboard-reader"
 
 
 def free_port() -> int:
@@ -48,20 +49,22 @@ class Api:
     client: DriftwardenClient
 
 
-def write_config(path: Path, home: Path, port: int) -> Path:
-    path.write_text(
-        tomli_w.dumps(
-            {
-                "home": str(home),
-                "log_level": "WARNING",
-                "serving": {"port": port, "admin_api_key": ADMIN_KEY, "run_monitor": False},
-                "alerts": {"log": False},
-                # The tests read what the API holds right now.
-                "dashboard": {"cache_ttl": "PT0S"},
-            }
-        ),
-        "utf-8",
-    )
+def write_config(
+    path: Path, home: Path, port: int, *, api_key: str | None = None, cache_ttl: str = "PT0S"
+) -> Path:
+    """Settings of an API and of the dashboard that reads it (which, by default, reads what the
+    API holds right now, not an answer cached a moment ago)."""
+    serving = {"port": port, "admin_api_key": ADMIN_KEY, "run_monitor": False}
+    if api_key is not None:
+        serving["api_key"] = api_key
+    config = {
+        "home": str(home),
+        "log_level": "WARNING",
+        "serving": serving,
+        "alerts": {"log": False},
+        "dashboard": {"cache_ttl": cache_ttl},
+    }
+    path.write_text(tomli_w.dumps(config), "utf-8")
     return path
 
 
@@ -128,13 +131,13 @@ def seeded_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 @pytest.fixture(scope="session")
 def empty_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """The API with nothing in it: no model, no traffic, no monitor run."""
+    """The API with nothing in it: no model, no traffic, no monitor run; reads need a key."""
     root = tmp_path_factory.mktemp("empty")
     port = free_port()
-    config = write_config(root / "driftwarden.toml", root / "home", port)
+    config = write_config(root / "driftwarden.toml", root / "home", port, api_key=READ_KEY)
     with (
         serve(config, port, root / "serve.log") as url,
-        DriftwardenClient(url, admin_key=ADMIN_KEY) as client,
+        DriftwardenClient(url, api_key=READ_KEY, admin_key=ADMIN_KEY) as client,
     ):
         yield Api(url, config, client)
 
@@ -188,10 +191,20 @@ def retraining_idle(seeded_api: Api) -> Callable[[], None]:
 
 
 @pytest.fixture
+def wrong_key_api(empty_api: Api, tmp_path: Path) -> Api:
+    """The empty API, read with a key it does not accept (and the default answer cache)."""
+    port = int(empty_api.url.rsplit(":", 1)[1])
+    config = write_config(
+        tmp_path / "driftwarden.toml", tmp_path / "home", port, api_key="wrong", cache_ttl="PT5S"
+    )
+    return Api(empty_api.url, config, empty_api.client)
+
+
+@pytest.fixture
 def unreachable_api(tmp_path: Path) -> Iterator[Api]:
-    """Settings that name an API nothing listens on."""
+    """Settings that name an API nothing listens on (read through the answer cache)."""
     port = free_port()
-    config = write_config(tmp_path / "driftwarden.toml", tmp_path / "home", port)
+    config = write_config(tmp_path / "driftwarden.toml", tmp_path / "home", port, cache_ttl="PT5S")
     url = f"http://127.0.0.1:{port}"
     with DriftwardenClient(url) as client:
         yield Api(url, config, client)

@@ -151,6 +151,30 @@ def test_models_page_shows_versions_the_running_test_and_history(seeded_api, das
     assert len(at.dataframe[1].value) == len(tests)
 
 
+def test_models_page_opens_a_test_with_its_statistics_and_chart(seeded_api, dashboard):
+    tests = seeded_api.client.ab_tests()
+    details = [seeded_api.client.ab_test(t["id"]) for t in tests]
+    compared = [
+        d for d in details if any((s["statistics"] or {}).get("comparison") for s in d["snapshots"])
+    ]
+    assert compared, "the seeded days should hold an A/B test that compared its arms"
+    test = compared[0]
+    last = test["snapshots"][-1]
+    comparison = last["statistics"]["comparison"]
+    at = dashboard(seeded_api, "models")
+    at.selectbox(key="ab_test_id").set_value(test["id"]).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    metric = comparison["metric"]
+    assert metrics[f"Champion {metric}"] == f"{comparison['champion']:.4f}"
+    assert metrics[f"Challenger {metric}"] == f"{comparison['challenger']:.4f}"
+    assert f"**{last['action']}**" in texts(at)
+    [chart] = figures(at)
+    assert chart["layout"]["title"]["text"].startswith("Challenger minus champion")
+    drawn = [s for s in test["snapshots"] if (s["statistics"] or {}).get("comparison")]
+    assert len(chart["data"][1]["x"]) == len(drawn)
+
+
 def test_alerts_page_filters_and_acknowledges_with_the_admin_key(seeded_api, dashboard):
     client = seeded_api.client
     at = dashboard(seeded_api, "alerts", admin_key="dashboard-admin")
@@ -168,6 +192,9 @@ def test_alerts_page_filters_and_acknowledges_with_the_admin_key(seeded_api, das
     next(b for b in at.button if b.label == "Acknowledge").click().run()
     assert f"Acknowledge alert {target['id']}: done." in texts(at)
     assert client.alert(target["id"])["status"] == "acknowledged"
+    # The page was drawn again from the API: the table shows the change at once.
+    shown = at.dataframe[0].value
+    assert shown[shown["id"] == target["id"]]["status"].iloc[0] == "acknowledged"
 
 
 def test_retraining_page_lists_runs_and_a_button_starts_one(seeded_api, dashboard, retraining_idle):
@@ -183,7 +210,7 @@ def test_retraining_page_lists_runs_and_a_button_starts_one(seeded_api, dashboar
     after = client.retraining_runs(limit=100)
     assert len(after) == len(before) + 1
     assert after[0]["trigger"] == "manual"
-    assert f"Retraining run {after[0]['id']} is" in texts(at)
+    assert f"Retraining requested: done. Run {after[0]['id']} is" in texts(at)
 
 
 def test_actions_without_the_admin_key_ask_for_it_and_change_nothing(seeded_api, dashboard):
@@ -212,6 +239,22 @@ def test_every_page_of_an_empty_api_says_what_will_appear(empty_api, dashboard, 
     assert not at.error
     assert at.info, f"{page}: no empty state"
     assert not at.get("plotly_chart")
+
+
+def test_a_key_the_api_refuses_is_a_banner_saying_which_key(wrong_key_api, dashboard):
+    at = dashboard(wrong_key_api)
+    [banner] = at.error
+    assert f"The API at {wrong_key_api.url} refused the dashboard's key" in banner.value
+    assert "serving.api_key" in banner.value
+
+
+def test_settings_that_cannot_be_read_are_a_banner(tmp_path, dashboard, seeded_api):
+    broken = tmp_path / "driftwarden.toml"
+    broken.write_text("[serving]\nport = 'eighty'\n", "utf-8")
+    at = dashboard(type(seeded_api)(seeded_api.url, broken, seeded_api.client))
+    [banner] = at.error
+    assert banner.value.startswith("The dashboard's settings cannot be read:")
+    assert "serving.port" in banner.value
 
 
 @pytest.mark.parametrize("page", ["overview", "drift", "models"])

@@ -30,15 +30,19 @@ from driftwarden.dashboard import SETTINGS_FILE_ENV
 
 __all__ = [
     "ADMIN_KEY",
+    "NOTICE",
     "Connection",
     "act",
     "connection",
     "has_admin_key",
+    "notice",
     "read",
 ]
 
 #: Where a browser session keeps the admin key (never drawn on a page).
 ADMIN_KEY = "driftwarden_admin_key"
+#: The outcome of the last action, drawn once by the page it reran.
+NOTICE = "driftwarden_notice"
 
 T = TypeVar("T")
 
@@ -156,16 +160,22 @@ def has_admin_key() -> bool:
     return bool(st.session_state.get(ADMIN_KEY))
 
 
-def act(what: str, call: Callable[[DriftwardenClient], T]) -> T | None:
+def act(
+    what: str,
+    call: Callable[[DriftwardenClient], T],
+    describe: Callable[[T], str] | None = None,
+) -> None:
     """Run one admin action with this session's admin key and say how it went.
 
-    Returns what the call returned, or ``None`` (with an error drawn) when there is no key or
-    the API refused. A refused key is forgotten, so the sidebar asks for it again.
+    On success the cached answers are dropped and the page is drawn again from the API, with
+    ``"<what>: done."`` (and ``describe(result)``) above it, so every view shows the change at
+    once. Without a key, or when the API refuses, an error is drawn instead and nothing reruns;
+    a refused key is forgotten, so the sidebar asks for it again.
     """
     key = st.session_state.get(ADMIN_KEY)
     if not key:
         st.warning(f"{what}: enter the admin key in the sidebar first.")
-        return None
+        return
     conn = connection()
     try:
         with DriftwardenClient(
@@ -175,14 +185,22 @@ def act(what: str, call: Callable[[DriftwardenClient], T]) -> T | None:
     except AuthError as exc:
         del st.session_state[ADMIN_KEY]
         st.error(f"{what}: the API refused the admin key ({exc.detail}). Enter it again.")
-        return None
+        return
     except ApiUnavailableError as exc:
         st.error(f"{what}: the API at {conn.url} cannot be reached ({exc}).")
-        return None
+        return
     except ApiError as exc:
         field = f" ({exc.field})" if exc.field else ""
         st.error(f"{what}: {exc.detail}{field}")
-        return None
+        return
     _cached.clear()
-    st.success(f"{what}: done.")
-    return done
+    extra = f" {describe(done)}" if describe is not None else ""
+    st.session_state[NOTICE] = f"{what}: done.{extra}"
+    st.rerun()
+
+
+def notice() -> None:
+    """Draw the outcome of the action that made this run, once."""
+    message = st.session_state.pop(NOTICE, None)
+    if message:
+        st.success(message, icon=":material/check:")

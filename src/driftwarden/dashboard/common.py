@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from driftwarden.dashboard.api import connection
+from driftwarden.dashboard.api import connection, notice
 
 __all__ = [
     "chart",
@@ -24,7 +24,9 @@ __all__ = [
 
 def live(render: Callable[[], None]) -> None:
     """Draw ``render`` as a fragment that redraws itself in place every ``dashboard.refresh``
-    (the rest of the page, and its widgets' state, stay as they are)."""
+    (the rest of the page, and its widgets' state, stay as they are). The outcome of an action
+    that reran the page is drawn above it."""
+    notice()
     st.fragment(render, run_every=connection().refresh)()
 
 

@@ -27,12 +27,17 @@ def _versions(versions: list[dict[str, Any]]) -> None:
     table(rows, list(rows[0]), key="models_versions")
 
 
-def _running_test(test: dict[str, Any]) -> None:
+def _test(test: dict[str, Any]) -> None:
+    ended = (
+        "running"
+        if test["status"] == "running"
+        else f"{test['status']} at {when(test['ended_at'])}: {test.get('reason') or ''}"
+    )
     st.markdown(
         f"**Test {test['id']}**: version {test['challenger_version']} (challenger) against "
         f"version {test['champion_version']} (champion), {test['mode']} traffic, "
         f"{test['share']:.0%} to the challenger, on {test['metric']}, since "
-        f"{when(test['started_at'])}."
+        f"{when(test['started_at'])}; {ended}"
     )
     snapshots = test.get("snapshots") or []
     if not snapshots:
@@ -128,11 +133,13 @@ def body() -> None:
             "No A/B test is running. One starts when a retraining registers a challenger, or "
             "from `driftwarden ab-tests start`."
         )
-    else:
-        _running_test(read("ab_test", running["id"]))
     if tests:
+        # The running test first, then the newest: any of them can be opened.
+        ids = [t["id"] for t in sorted(tests, key=lambda t: (t["status"] != "running", -t["id"]))]
+        chosen = st.selectbox("Test", ids, format_func=lambda i: f"test {i}", key="ab_test_id")
+        _test(read("ab_test", chosen))
         table(
-            tests,
+            [{**t, "decision": (t.get("decision") or {}).get("action")} for t in tests],
             [
                 "id",
                 "challenger_version",

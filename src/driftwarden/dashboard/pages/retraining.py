@@ -34,9 +34,11 @@ def _trigger() -> None:
     with st.form("retrain_form", clear_on_submit=True):
         reason = st.text_input("Reason", placeholder="why retrain now")
         if st.form_submit_button("Retrain now", type="primary"):
-            done = act("Retraining requested", lambda c: c.retrain(reason=reason or "dashboard"))
-            if done is not None:
-                st.info(f"Retraining run {done['id']} is {done['status']}.")
+            act(
+                "Retraining requested",
+                lambda c: c.retrain(reason=reason or "from the dashboard"),
+                lambda run: f"Run {run['id']} is {run['status']}.",
+            )
 
 
 def body() -> None:
