@@ -39,8 +39,9 @@ $(STAMP): pyproject.toml
 # The dashboard's browser test and benchmark drive Debian's Chromium (/usr/bin/chromium) through
 # Playwright's Python driver; no browser is ever downloaded. Installed here when it is missing and
 # apt-get can run; otherwise the browser test is skipped with a message saying so.
+# DRIFTWARDEN_CHROMIUM names another Chromium-based browser (GitHub's runners: google-chrome).
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x "$${DRIFTWARDEN_CHROMIUM:-/usr/bin/chromium}" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "make: installing Debian's chromium for the dashboard's browser test"; \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \

@@ -3,7 +3,7 @@ The process itself runs in the dashboard's browser test."""
 
 from __future__ import annotations
 
-import subprocess
+import os
 from pathlib import Path
 
 from driftwarden.cli import main
@@ -38,12 +38,13 @@ def test_the_verb_runs_streamlit_with_the_settings_it_read(tmp_path, monkeypatch
     config.write_text("[serving]\nport = 8123\n[dashboard]\nport = 8601\n", "utf-8")
     seen = {}
 
-    def call(command, env):
-        seen.update(command=command, env=env)
-        return 0
+    def execve(path, command, env):
+        seen.update(path=path, command=command, env=env)
 
-    monkeypatch.setattr(subprocess, "call", call)
+    # The process would become Streamlit; the real run is in the dashboard's browser test.
+    monkeypatch.setattr(os, "execve", execve)
     assert main(["--config", str(config), "dashboard"]) == 0
+    assert seen["path"] == seen["command"][0]
     assert "--server.port" in seen["command"]
     assert seen["command"][seen["command"].index("--server.port") + 1] == "8601"
     assert seen["env"][SETTINGS_FILE_ENV] == str(config.resolve())

@@ -9,7 +9,9 @@ folder runs on one pytest-xdist worker (``xdist_group``), so the simulation runs
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -68,6 +70,22 @@ def write_config(
     return path
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started in its own session, and whatever it started (the API's Prefect
+    server, a retraining in flight): SIGTERM to the group, SIGKILL after 30 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    # Children that outlived their parent's exit go with the group too.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -93,17 +111,13 @@ def serve(config: Path, port: int, log: Path) -> Iterator[str]:
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     try:
         _wait_ready(url, server, log)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 @pytest.fixture(scope="session")
@@ -153,6 +167,7 @@ def dashboard_url(seeded_api: Api, tmp_path_factory: pytest.TempPathFactory) -> 
             [sys.executable, "-m", "driftwarden", "--config", str(seeded_api.config),
              "dashboard", "--port", str(port)],
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
@@ -168,12 +183,7 @@ def dashboard_url(seeded_api: Api, tmp_path_factory: pytest.TempPathFactory) -> 
             time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture

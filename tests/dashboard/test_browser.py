@@ -78,7 +78,7 @@ def test_every_page_draws_in_chromium_and_the_retrain_button_starts_a_run(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
             for path, title in PAGES.items():
                 page.goto(f"{dashboard_url}/{path}")
                 page.get_by_role("heading", name=title, exact=True).wait_for(timeout=60_000)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -62,10 +61,13 @@ def environment(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run Streamlit in the foreground until interrupted."""
+    """Become Streamlit: this process is replaced, so a stop signal (Ctrl-C, SIGTERM from a
+    supervisor) reaches the server itself and leaves nothing running behind."""
     host = args.host or settings.dashboard.host
     port = args.port or settings.dashboard.port
     api = args.api_url or settings.dashboard_api_url
     print(f"dashboard: http://{host}:{port} (reading the API at {api})", flush=True)
     env = environment(os.environ, settings_file(args), args.api_url)
-    return subprocess.call(command(host, port), env=env)
+    argv = command(host, port)
+    os.execve(argv[0], argv, env)
+    return 0  # pragma: no cover - execve does not return
