@@ -3,7 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python benchmarks/dashboard.py                               # 30 days x 2,000/day
-    .venv/bin/python benchmarks/dashboard.py --days 3 --rate 500 --runs 2  # quick, under a minute
+    .venv/bin/python benchmarks/dashboard.py --days 3 --rate 500 --runs 2  # quick, about 1 min
 
 A store of ``--days`` simulated days at ``--rate`` predictions a day (the ``concept`` scenario,
 ``driftwarden.simulation.simulate``) is built once and cached under ``benchmarks/.cache/`` (one
@@ -20,9 +20,11 @@ finished, nothing is a skeleton, every chart and table is drawn and none of that
 charts was first reached (pages without a chart: their tables, else their first content). Each
 page is measured cold (its first visit since the dashboard started, in a fresh browser profile;
 the overview, visited first, also pays the dashboard's first script run) and warm (median of
-``--runs`` visits in one browser profile, round-robin over the pages). Beside it, each page's
-reads are timed against the API with ``DriftwardenClient``, to tell the API's share from
-Streamlit's and the browser's. Targets (from the issue; there is no peer tool): first chart
+``--runs`` visits in one browser profile, round-robin over the pages). The dashboard runs with
+``dashboard.cache_ttl = 0`` unless ``--cache-ttl`` says otherwise, so every load reads the API
+afresh, as a first look after the shared cache expired does. Beside it, each page's reads are
+timed against the API with ``DriftwardenClient``, to tell the API's share from Streamlit's and
+the browser's. Targets (from the issue; there is no peer tool): first chart
 under 2 s and all charts under 3 s, reported as PASS/FAIL; a missed target never makes the
 command fail, only a real error does.
 """
@@ -78,6 +80,37 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("alerts", "/alerts"),
     ("retraining", "/retraining"),
 )
+#: The title of each page's link in the sidebar (app.py's st.Page titles).
+TITLES = {
+    "overview": "Overview",
+    "drift": "Drift",
+    "performance": "Performance",
+    "quality": "Data quality",
+    "models": "Models and A/B",
+    "alerts": "Alerts",
+    "retraining": "Retraining",
+}
+# A click in the sidebar starts from a page that draws none of what is timed: charts are timed
+# coming from Alerts (tables, no chart), tables coming from the Overview (charts, no table).
+CLICK_FROM = {"chart": "alerts", "table": "overview", "content": "overview"}
+#: The time points of a load's figures: after a click, taken from the click instead.
+TIME_POINTS = (
+    "connected_s",
+    "script_start_s",
+    "script_end_s",
+    "first_chart_s",
+    "all_charts_s",
+    "first_table_s",
+    "all_tables_s",
+    "first_content_s",
+    "settled_s",
+    "first_s",
+    "all_s",
+)
+CLICKED_JS = """(stable) => !!window.__dwBench &&
+  window.__dwBench.log.some((s) => s.state === "running") && window.__dwBench.finished(stable)"""
+RESET_JS = """() => { const r = window.__dwBench; r.log = []; r.last = null; r.sample();
+  return performance.now(); }"""
 TARGET_FIRST_S = 2.0
 TARGET_ALL_S = 3.0
 STABLE_MS = 300
@@ -142,14 +175,31 @@ def median(values: Sequence[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def source_digest() -> str:
-    """SHA-256 over every file of ``src/driftwarden`` (path and content), without git."""
+def source_files() -> dict[str, str]:
+    """SHA-256 of each file of ``src/driftwarden``, by path: what code was measured, without
+    git. Taken at the start and at the end of the run (others may edit meanwhile)."""
+    return {
+        path.relative_to(SRC).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(SRC.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def source_digest(files: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(SRC.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(SRC).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for path, sha in files.items():
+        digest.update(f"{path}\0{sha}\n".encode())
     return digest.hexdigest()
+
+
+def source_state(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, Any]:
+    changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    if changed:
+        say(
+            f"warning: src/driftwarden changed during the run ({', '.join(changed)}): the "
+            "figures may mix two versions of the code"
+        )
+    return {"src_sha256": source_digest(before), "changed_during_run": changed}
 
 
 def child_environment() -> dict[str, str]:
@@ -160,36 +210,78 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-def tree_cpu_seconds(proc: psutil.Process | None) -> float:
-    """User + system CPU seconds of a process and its live descendants."""
-    if proc is None:
-        return 0.0
-    total = 0.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds the whole machine spent busy (all cores; ``/proc/stat``), steal excluded."""
     try:
-        members = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    for member in members:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / CLOCK_TICKS
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    machine: float | None
+    #: pid -> (role, user + system CPU seconds) for this process and each of its descendants.
+    processes: dict[int, tuple[str, float]]
+
+
+def cpu_snapshot(servers: Mapping[str, psutil.Process | None]) -> CpuSnapshot:
+    """CPU seconds of every process of the benchmark, each with its role: one of ``servers``
+    (the process and its descendants), ``browser`` (Chromium), or ``bench`` (this process and
+    Playwright's driver)."""
+    roles: dict[int, str] = {}
+    for role, root in servers.items():
+        if root is None:
+            continue
         with contextlib.suppress(psutil.Error):
+            for member in [root, *root.children(recursive=True)]:
+                roles[member.pid] = role
+    me = psutil.Process()
+    processes: dict[int, tuple[str, float]] = {}
+    machine = machine_busy_seconds()
+    for member in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            role = roles.get(member.pid) or ("browser" if "chrom" in member.name() else "bench")
             times = member.cpu_times()
-            total += times.user + times.system
-    return total
+            processes[member.pid] = (role, times.user + times.system)
+    return CpuSnapshot(machine, processes)
 
 
-def browser_cpu_seconds() -> float:
-    """CPU seconds of the Chromium processes this process started (through Playwright)."""
-    total = 0.0
-    for member in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            if "chrom" in member.name():
-                times = member.cpu_times()
-                total += times.user + times.system
-    return total
+def cpu_spent(before: CpuSnapshot, after: CpuSnapshot) -> dict[str, float | None]:
+    """CPU seconds per role between two snapshots, per process (a tab's renderer exits with its
+    tab), and ``others``: what the rest of the machine used meanwhile."""
+    spent: dict[str, float | None] = {"dashboard": 0.0, "api": 0.0, "browser": 0.0, "bench": 0.0}
+    for pid, (role, seconds) in after.processes.items():
+        previous = before.processes.get(pid)
+        spent[role] = (spent.get(role) or 0.0) + seconds - (previous[1] if previous else 0.0)
+    ours = sum(v or 0.0 for v in spent.values())
+    spent["others"] = (
+        None
+        if before.machine is None or after.machine is None
+        else max(0.0, after.machine - before.machine - ours)
+    )
+    return {f"{role}_cpu_s": value for role, value in spent.items()}
 
 
 # --------------------------------------------------------------------------------------------------
 # The simulated store, cached
 # --------------------------------------------------------------------------------------------------
+
+
+def stop_prefect_server() -> None:
+    """Stop the ephemeral Prefect server the simulation's retraining flows started in this
+    process (it would otherwise live, and use CPU, until the process exits)."""
+    if "prefect.server.api.server" not in sys.modules:
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    SubprocessASGIServer().stop()
 
 
 def state_folder(days: int, rate: int, seed: int) -> Path:
@@ -206,7 +298,9 @@ def simulated_state(days: int, rate: int, seed: int, *, rebuild: bool) -> dict[s
     """
     folder = state_folder(days, rate, seed)
     meta_path = folder / "meta.json"
-    digest = source_digest()
+    # The state comes from everything but the dashboard, which only reads it.
+    files = source_files()
+    digest = source_digest({p: h for p, h in files.items() if not p.startswith("dashboard/")})
     if meta_path.is_file() and not rebuild:
         meta = json.loads(meta_path.read_text("utf-8"))
         say(
@@ -215,8 +309,8 @@ def simulated_state(days: int, rate: int, seed: int, *, rebuild: bool) -> dict[s
         )
         if meta.get("src_sha256") != digest:
             say(
-                "   note: src/driftwarden changed since it was built; the figures use the "
-                "current dashboard and API on the old state (--rebuild to simulate again)"
+                "   note: src/driftwarden (outside dashboard/) changed since it was built; the "
+                "current API serves the old state (--rebuild to simulate again)"
             )
         return {**meta, "reused": True}
     if folder.exists():
@@ -240,11 +334,16 @@ def simulated_state(days: int, rate: int, seed: int, *, rebuild: bool) -> dict[s
     # The API, monitor and flow log every run at INFO (as `driftwarden simulate` quiets them).
     for name in ("driftwarden", "prefect", "mlflow"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    settings = load_settings(None, home=str(folder / "home"), alerts={"log": False})
     options = SimulationOptions(scenarios=SCENARIOS, days=days, rate=rate, seed=seed)
-    result = simulate(
-        settings, options, folder / "state", progress=lambda message: say(f"   {message}")
-    )
+    # In the folder: a driftwarden.toml in the working directory must not change the state.
+    with contextlib.chdir(folder):
+        try:
+            settings = load_settings(None, home=str(folder / "home"), alerts={"log": False})
+            result = simulate(
+                settings, options, folder / "state", progress=lambda message: say(f"   {message}")
+            )
+        finally:
+            stop_prefect_server()
     seconds = time.perf_counter() - t
     meta = {
         "days": days,
@@ -295,7 +394,8 @@ class Service:
             )
 
     def wait_ready(self) -> None:
-        assert self.proc is not None
+        if self.proc is None:
+            raise RuntimeError(f"{self.name} was not started")
         deadline = self.started + READY_TIMEOUT_S
         while time.perf_counter() < deadline:
             if self.proc.poll() is not None:
@@ -324,17 +424,18 @@ class Service:
     def stop(self) -> None:
         """SIGINT to the process group (uvicorn and Streamlit stop cleanly on it), SIGKILL after
         20 s."""
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGINT)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        # Streamlit runs as the CLI's child: make sure nothing of the group outlives it.
+                os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        # Nothing of the group may outlive it (a CLI that ran Streamlit as a child, not exec).
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
 
@@ -398,9 +499,17 @@ RECORDER_JS = """
   const rec = { log: [], last: null, lastChange: 0 };
   window.__dwBench = rec;
   const all = (sel) => document.querySelectorAll(sel);
+  // Only what is displayed counts: a table in a collapsed expander is never drawn.
+  const shown = (el) =>
+    el.checkVisibility ? el.checkVisibility() : el.getClientRects().length > 0;
+  const count = (sel) => {
+    let n = 0;
+    for (const el of all(sel)) if (shown(el)) n++;
+    return n;
+  };
   const holding = (sel, inner) => {
     let n = 0;
-    for (const el of all(sel)) if (el.querySelector(inner)) n++;
+    for (const el of all(sel)) if (shown(el) && el.querySelector(inner)) n++;
     return n;
   };
   rec.sample = () => {
@@ -409,9 +518,11 @@ RECORDER_JS = """
     const s = {
       state: app ? app.getAttribute("data-test-script-state") : null,
       connection: app ? app.getAttribute("data-test-connection-state") : null,
-      charts: all('[data-testid="stPlotlyChart"]').length,
+      charts: count('[data-testid="stPlotlyChart"]'),
       drawn: holding(".js-plotly-plot", "svg.main-svg"),
-      tables: all('[data-testid="stDataFrame"]').length,
+      tables: count('[data-testid="stDataFrame"]'),
+      hidden_tables: all('[data-testid="stDataFrame"]').length -
+        count('[data-testid="stDataFrame"]'),
       tables_drawn: holding('[data-testid="stDataFrame"]', "canvas"),
       content: main ? main.querySelectorAll(
         '[data-testid="stAlert"], [data-testid="stMetric"], [data-testid="stDataFrame"], ' +
@@ -431,11 +542,23 @@ RECORDER_JS = """
     }
     return s;
   };
-  new MutationObserver(rec.sample).observe(document, {
+  // Sampled at the next frame after a DOM change (when the change gets painted), not inside
+  // the observer: checkVisibility forces a layout, which would otherwise run at every change.
+  let pending = false;
+  const frame = () => {
+    pending = false;
+    rec.sample();
+  };
+  new MutationObserver(() => {
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(frame);
+    }
+  }).observe(document, {
     subtree: true, childList: true, attributes: true,
     attributeFilter: ["data-test-script-state", "data-test-connection-state"],
   });
-  setInterval(rec.sample, 50);
+  setInterval(rec.sample, 100);  // in case frames are throttled
   rec.finished = (stableMs) => {
     const s = rec.sample();
     return s.state === "notRunning" && s.connection === "CONNECTED" && s.skeletons === 0 &&
@@ -537,11 +660,8 @@ class Browser:
         from playwright.sync_api import Error as PlaywrightError
 
         page = context.new_page()
-        cpu = (
-            tree_cpu_seconds(self.dashboard.process),
-            tree_cpu_seconds(self.api.process),
-            browser_cpu_seconds(),
-        )
+        servers = {"dashboard": self.dashboard.process, "api": self.api.process}
+        before = cpu_snapshot(servers)
         start = time.perf_counter()
         error = None
         try:
@@ -552,6 +672,7 @@ class Browser:
         except PlaywrightError as exc:
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
         wall = time.perf_counter() - start
+        spent = cpu_spent(before, cpu_snapshot(servers))
         try:
             report = page.evaluate("window.__dwBench ? window.__dwBench.report() : null")
         except PlaywrightError as exc:
@@ -560,17 +681,45 @@ class Browser:
         result: dict[str, Any] = (
             figures(report) if report else {"basis": None, "first_s": None, "all_s": None}
         )
-        result.update(
-            {
-                "wall_s": wall,
-                "error": error,
-                "dashboard_cpu_s": tree_cpu_seconds(self.dashboard.process) - cpu[0],
-                "api_cpu_s": tree_cpu_seconds(self.api.process) - cpu[1],
-                "browser_cpu_s": browser_cpu_seconds() - cpu[2],
-            }
-        )
+        if error is None and (result.get("errors") or result.get("exceptions")):
+            # A banner in place of the view (the API down, an exception): nothing to time.
+            error = f"the page shows {result.get('errors') or result.get('exceptions')}"
+        if error is not None:
+            result["first_s"] = result["all_s"] = None
+        result.update({"wall_s": wall, "error": error, **spent})
+        if report:
+            # The timeline itself (a few dozen samples), for a look at where a load went.
+            result["log"] = report["log"]
         if error and report:
             result["last_sample"] = report["log"][-1] if report["log"] else None
+        return result
+
+    def click(self, page: Any, name: str, origin: str) -> dict[str, Any]:
+        """In one tab (one Streamlit session, the page's scripts loaded): go to ``origin``, then
+        click ``name`` in the sidebar; its figures from the click, as a user moves around."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        timeout = self.timeout_s * 1000
+        error = None
+        try:
+            if not page.url.endswith(dict(PAGES)[origin]) or page.url == "about:blank":
+                page.goto(self.base_url + dict(PAGES)[origin], wait_until="commit")
+                page.wait_for_function(FINISHED_JS, arg=self.stable_ms, polling=50, timeout=timeout)
+            clicked = page.evaluate(RESET_JS)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            nav.get_by_text(TITLES[name], exact=True).click()
+            page.wait_for_function(CLICKED_JS, arg=self.stable_ms, polling=50, timeout=timeout)
+            report = page.evaluate("window.__dwBench.report()")
+        except PlaywrightError as exc:
+            return {"first_s": None, "all_s": None, "error": f"{type(exc).__name__}: {exc}"}
+        result = figures(report)
+        for key in TIME_POINTS:
+            if result.get(key) is not None:
+                result[key] -= clicked / 1000
+        if result.get("errors") or result.get("exceptions"):
+            error = f"the page shows {result.get('errors') or result.get('exceptions')}"
+            result["first_s"] = result["all_s"] = None
+        result["error"] = error
         return result
 
 
@@ -582,8 +731,6 @@ def describe(load: Mapping[str, Any]) -> str:
         f"{load['basis']} {fmt(load['first_s'], '.2f')} s, all {fmt(load['all_s'], '.2f')} s, "
         f"script end {fmt(load.get('script_end_s'), '.2f')} s"
     )
-    if load.get("errors") or load.get("exceptions"):
-        text += f"; the page shows errors: {load.get('errors')} {load.get('exceptions')}"
     return text
 
 
@@ -591,32 +738,42 @@ def measure_pages(
     browser: Browser, pages: Sequence[tuple[str, str]], runs: int
 ) -> dict[str, dict[str, Any]]:
     """Cold: each page once, in page order, each in a fresh browser profile. Warm: ``runs``
-    rounds over the pages in one profile (its HTTP cache filled by one untimed load first)."""
-    results: dict[str, dict[str, Any]] = {name: {"path": path} for name, path in pages}
-    t = step("cold loads: each page's first visit, each in a fresh browser profile")
-    for name, path in pages:
-        context = browser.context()
-        try:
-            load = browser.load(context, path)
-        finally:
-            context.close()
-        results[name]["cold"] = load
-        say(f"   {name:<11} {describe(load)}")
-    done(t)
-    t = step(f"warm loads: {runs} rounds over the pages in one browser profile")
-    context = browser.context()
+    rounds over the pages in one profile: the first cold load's, so its HTTP cache is filled."""
+    results: dict[str, dict[str, Any]] = {
+        name: {"path": path, "warm_runs": []} for name, path in pages
+    }
+    warm_context = browser.context()
     try:
-        browser.load(context, pages[0][1])  # untimed: fills the profile's HTTP cache
-        for name, _ in pages:
-            results[name]["warm_runs"] = []
+        t = step("cold loads: each page's first visit, each in a fresh browser profile")
+        for index, (name, path) in enumerate(pages):
+            context = warm_context if index == 0 else browser.context()
+            try:
+                load = browser.load(context, path)
+            finally:
+                if context is not warm_context:
+                    context.close()
+            results[name]["cold"] = load
+            say(f"   {name:<11} {describe(load)}")
+        done(t)
+        t = step(f"warm loads: {runs} rounds over the pages in one browser profile")
         for round_ in range(1, runs + 1):
             for name, path in pages:
-                load = browser.load(context, path)
+                load = browser.load(warm_context, path)
                 results[name]["warm_runs"].append(load)
                 say(f"   round {round_} {name:<11} {describe(load)}")
+        done(t)
+        t = step(f"clicks in the sidebar: {runs} rounds, one tab, each page from one without")
+        tab = warm_context.new_page()
+        for round_ in range(1, runs + 1):
+            for name, _ in pages:
+                basis = results[name]["cold"].get("basis") or "content"
+                origin = CLICK_FROM[basis] if name != CLICK_FROM[basis] else "overview"
+                load = browser.click(tab, name, origin)
+                results[name].setdefault("click_runs", []).append(load)
+                say(f"   round {round_} {name:<11} {describe(load)}")
+        done(t)
     finally:
-        context.close()
-    done(t)
+        warm_context.close()
     for name, _ in pages:
         warm = results[name]["warm_runs"]
         ok = [w for w in warm if not w.get("error")]
@@ -639,7 +796,15 @@ def measure_pages(
                 "dashboard_cpu_s",
                 "api_cpu_s",
                 "browser_cpu_s",
+                "bench_cpu_s",
+                "others_cpu_s",
             )
+        }
+        clicks = [c for c in results[name].get("click_runs", []) if not c.get("error")]
+        results[name]["click"] = {
+            "first_s": median([c.get("first_s") for c in clicks]),
+            "all_s": median([c.get("all_s") for c in clicks]),
+            "errors": len(results[name].get("click_runs", [])) - len(clicks),
         }
         results[name]["warm"]["errors"] = len(warm) - len(ok)
         results[name]["warm"]["basis"] = ok[0]["basis"] if ok else None
@@ -669,7 +834,8 @@ def _parse_time(text: str) -> datetime:
 
 def page_reads(page: str, client: Any) -> list[dict[str, Any]]:
     """The reads ``src/driftwarden/dashboard/pages/<page>.py`` makes on its first run (default
-    widget values), in its order, each timed."""
+    widget values), in its order, each timed. A copy of the pages' logic: keep it in step with
+    them (the API column is a guide to the API's share, the browser figures do not use it)."""
     calls: list[dict[str, Any]] = []
     if page == "overview":
         _time(client, calls, "models")
@@ -726,9 +892,10 @@ def page_reads(page: str, client: Any) -> list[dict[str, Any]]:
         models = _time(client, calls, "models")
         if models.get("versions"):
             tests = _time(client, calls, "ab_tests", limit=20)
-            running = next((t for t in tests if t["status"] == "running"), None)
-            if running is not None:
-                _time(client, calls, "ab_test", running["id"])
+            if tests:
+                # The test the page opens: the running one, else the newest.
+                first = min(tests, key=lambda t: (t["status"] != "running", -t["id"]))
+                _time(client, calls, "ab_test", first["id"])
             _time(client, calls, "model_history")
     elif page == "alerts":
         _time(client, calls, "alerts", status=None, severity=None, rule=None, limit=500)
@@ -794,37 +961,58 @@ def print_table(results: Mapping[str, Any]) -> None:
         f"{config['runs']}. Seconds from navigation start."
     )
     header = (
-        f"{'page':<12} {'basis':<6} {'n':>2} {'first cold':>10} {'first warm':>10} "
-        f"{'all cold':>8} {'all warm':>8} {'script':>6} {'API':>6} "
-        f"{'target':>14} {'cold':>4} {'warm':>4}"
+        f"{'page':<12} {'basis':<7} {'n':>2} {'first cold':>10} {'first warm':>10} "
+        f"{'all cold':>8} {'all warm':>8} {'click 1st':>9} {'click all':>9} {'script':>6} "
+        f"{'API':>6} {'target':>14} {'cold':>4} {'warm':>4} {'click':>5}"
     )
     print("\n" + header)
     print("-" * len(header))
     for name, page in results["pages"].items():
-        cold, warm = page["cold"], page["warm"]
+        cold, warm, click = page["cold"], page["warm"], page.get("click", {})
         basis = warm.get("basis") or cold.get("basis") or "-"
         count = warm.get(f"{basis}s") if basis in ("chart", "table") else None
         api = results["api"].get(name, {}).get("total_median_s")
         print(
-            f"{name:<12} {basis:<6} {fmt(count, 'd'):>2} {fmt(cold.get('first_s'), '.2f'):>10} "
+            f"{name:<12} {basis:<7} {fmt(count, 'd'):>2} {fmt(cold.get('first_s'), '.2f'):>10} "
             f"{fmt(warm.get('first_s'), '.2f'):>10} {fmt(cold.get('all_s'), '.2f'):>8} "
-            f"{fmt(warm.get('all_s'), '.2f'):>8} {fmt(warm.get('script_end_s'), '.2f'):>6} "
+            f"{fmt(warm.get('all_s'), '.2f'):>8} {fmt(click.get('first_s'), '.2f'):>9} "
+            f"{fmt(click.get('all_s'), '.2f'):>9} {fmt(warm.get('script_end_s'), '.2f'):>6} "
             f"{fmt(api, '.2f'):>6} "
             f"{f'< {TARGET_FIRST_S:g} / < {TARGET_ALL_S:g}':>14} "
             f"{verdict(cold.get('first_s'), cold.get('all_s')):>4} "
-            f"{verdict(warm.get('first_s'), warm.get('all_s')):>4}"
+            f"{verdict(warm.get('first_s'), warm.get('all_s')):>4} "
+            f"{verdict(click.get('first_s'), click.get('all_s')):>5}"
         )
     print(
-        "basis: what 'first' and 'all' time on that page: chart = Plotly charts drawn (a "
-        ".js-plotly-plot holding svg.main-svg);\ntable = st.dataframe grids drawn (a canvas), "
-        "for pages without a chart; n = how many. first = the first drawn, all = when the\n"
-        "final count was first reached (the script run finished, nothing changed for "
-        f"{config['stable_ms']} ms after). script = warm median of the\nscript run's end "
-        "(data-test-script-state notRunning); API = median of the page's reads timed straight "
-        "against the API\n(DriftwardenClient, sequential, as the page makes them). target: first "
-        f"< {TARGET_FIRST_S:g} s, all < {TARGET_ALL_S:g} s (from the issue; no peer tool). "
-        "Cold for overview\nincludes the dashboard process's first script run (imports)."
+        "basis: what 'first' and 'all' time: chart = Plotly charts drawn (a .js-plotly-plot "
+        "holding svg.main-svg);\ntable = st.dataframe grids drawn (holding a canvas), on pages "
+        "without a chart; n = how many.\nfirst = the first one drawn; all = when the final "
+        "count was first reached (the script run over, and\nnothing changed for "
+        f"{config['stable_ms']} ms after). script = warm median of the script run's end as the "
+        "page saw it\n(data-test-script-state notRunning). API = median of the page's reads "
+        "timed straight against the API\n(DriftwardenClient, in the page's order). target: "
+        f"first < {TARGET_FIRST_S:g} s, all < {TARGET_ALL_S:g} s (the issue's; no peer tool). "
+        "Cold overview\nincludes the dashboard process's first script run (its imports). "
+        "click = median from a click on the page's link\nin the sidebar, in one tab whose "
+        "scripts (Plotly's included) are loaded: how a user moves between pages."
     )
+    loads = [
+        load
+        for page in results["pages"].values()
+        for load in [page["cold"], *page["warm_runs"]]
+        if load.get("others_cpu_s") is not None
+    ]
+    wall = sum(load["wall_s"] for load in loads)
+    if wall > 0:
+        share = sum(load["others_cpu_s"] for load in loads) / wall
+        cores = results["machine"]["cpu_count"]
+        print(
+            f"During the loads, other work on the machine used {share:.0%} of a core on average "
+            f"(of {cores}); the browser {sum(x['browser_cpu_s'] for x in loads) / wall:.0%}, "
+            f"the dashboard {sum(x['dashboard_cpu_s'] for x in loads) / wall:.0%}, the API "
+            f"{sum(x['api_cpu_s'] for x in loads) / wall:.0%}."
+            + (" The figures are inflated by that work." if share > 0.25 else "")
+        )
     errors = {
         name: page["warm"]["errors"] + bool(page["cold"].get("error"))
         for name, page in results["pages"].items()
@@ -850,6 +1038,11 @@ def summary_line(results: Mapping[str, Any]) -> dict[str, Any]:
                 "first_warm_s": page["warm"].get("first_s"),
                 "all_cold_s": page["cold"].get("all_s"),
                 "all_warm_s": page["warm"].get("all_s"),
+                "first_click_s": page.get("click", {}).get("first_s"),
+                "all_click_s": page.get("click", {}).get("all_s"),
+                "click": verdict(
+                    page.get("click", {}).get("first_s"), page.get("click", {}).get("all_s")
+                ),
                 "script_end_warm_s": page["warm"].get("script_end_s"),
                 "api_s": results["api"].get(name, {}).get("total_median_s"),
                 "cold": verdict(page["cold"].get("first_s"), page["cold"].get("all_s")),
@@ -955,16 +1148,19 @@ MEASUREMENT = {
     "browser context (empty HTTP cache); the first page also pays the Streamlit process's first "
     "script run (imports of plotly, pandas, the client)",
     "warm": "median of --runs loads per page, in rounds over the pages, in one browser context "
-    "whose HTTP cache one untimed load filled",
+    "(the first cold load's, so its HTTP cache holds the app's static files)",
     "api": "each page's reads made again with DriftwardenClient (same arguments, same order, "
     "sequential), one untimed pass then --runs timed; median of the sum, and per call",
-    "cpu": "user+system CPU seconds of the dashboard's and the API's process trees and of "
-    "Chromium during each load (psutil)",
+    "cpu": "user+system CPU seconds during each load (psutil, per process): the dashboard's "
+    "process tree (Streamlit), the API's, Chromium's processes, the benchmark (this process and "
+    "Playwright's driver), and others = the machine's busy time (/proc/stat) minus all of "
+    "those: other work on the machine, which the loads competed with",
 }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     pages = [(name, path) for name, path in PAGES if name in args.page_list]
+    source_before = source_files()
     meta = simulated_state(args.days, args.rate, args.seed, rebuild=args.rebuild)
     state = state_folder(args.days, args.rate, args.seed) / "state"
     workdir = Path(tempfile.mkdtemp(prefix="driftwarden-dashboard-bench-"))
@@ -1035,6 +1231,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "target_first_s": TARGET_FIRST_S,
             "target_all_s": TARGET_ALL_S,
         },
+        "source": source_state(source_before, source_files()),
         "state": meta,
         "startup": {"api_ready_s": api.ready_seconds, "dashboard_ready_s": dashboard.ready_seconds},
         "measurement": MEASUREMENT,
@@ -1043,14 +1240,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+class Interrupted:
+    """Whether a signal asked the run to stop. Ctrl-C also reaches Playwright's driver (same
+    process group), which then dies, so the run may end in a Playwright error instead of the
+    KeyboardInterrupt; this tells the two apart."""
+
+    signum: int | None = None
+
+
 def _interrupted(signum: int, _frame: Any) -> None:
-    # SIGTERM and SIGHUP stop the run as Ctrl-C does, so every `finally` stops its servers.
+    # Every `finally` on the way out stops its servers and the browser.
+    Interrupted.signum = signum
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 @contextlib.contextmanager
 def signals_as_interrupt() -> Iterator[None]:
-    previous = {s: signal.signal(s, _interrupted) for s in (signal.SIGTERM, signal.SIGHUP)}
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, _interrupted) for s in watched}
     try:
         yield
     finally:
@@ -1064,8 +1271,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     with signals_as_interrupt():
         try:
             results = run(args)
+        except Exception:
+            if Interrupted.signum is None:
+                raise
+            say(f"interrupted (signal {Interrupted.signum}); the servers and the browser stopped")
+            return 130
         except KeyboardInterrupt:
-            say("interrupted; the servers and the browser were stopped")
+            say("interrupted; the servers and the browser stopped")
             return 130
     results["total_seconds"] = time.perf_counter() - started
     print_table(results)
