@@ -70,10 +70,9 @@ lint: install
 	$(BIN)/lint-imports
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
-# One worker per core (pytest-xdist); tests marked with one xdist_group share a worker (the
-# dashboard's, which share one simulated API). PYTEST_ARGS="-n 0" runs in one process.
+# One worker per core (pytest-xdist); PYTEST_ARGS="-n 0" runs in one process.
 test: install browser
-	@rc=0; $(BIN)/python -m pytest -n auto --dist loadgroup --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(BIN)/python -m pytest -n auto --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 

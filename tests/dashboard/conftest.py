@@ -2,15 +2,17 @@
 
 Five simulated days of the Telco churn model with a concept change: monitor runs, drift and
 quality history, labelled windows, alerts, retraining runs and an A/B test, all recorded by the
-real system (``simulate``). The state is then served by a real ``driftwarden serve`` process on
-a free port, which the dashboard reads over HTTP as it does in production. Every test of this
-folder runs on one pytest-xdist worker (``xdist_group``), so the simulation runs once.
+real system (``simulate``), once per test run however many pytest-xdist workers need it. Each
+worker serves its own copy with a real ``driftwarden serve`` process on a free port, which the
+dashboard reads over HTTP as it does in production.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -120,20 +122,44 @@ def serve(config: Path, port: int, log: Path) -> Iterator[str]:
         stop(server)
 
 
-@pytest.fixture(scope="session")
-def seeded_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """The API over five simulated days with a concept change (see the module notes)."""
-    root = tmp_path_factory.mktemp("seeded")
+def _simulated_state(folder: Path) -> None:
     settings = load_settings(
         None,
-        home=str(root / "home"),
+        home=str(folder.parent / "home"),
         alerts={"log": False},
         ab_test={"share": 0.5, "min_duration": "P1D"},
     )
     options = SimulationOptions(
         scenarios=("concept",), days=5, rate=800, label_delay=timedelta(hours=6), seed=1
     )
-    simulate(settings, options, root / "state")
+    simulate(settings, options, folder)
+
+
+def _shared_state(tmp_path_factory: pytest.TempPathFactory, worker: str) -> Path:
+    """The simulated state, made once per test run: the first pytest-xdist worker to need it
+    simulates under a lock in the run's shared temporary folder, the others wait and reuse it.
+    Each worker then serves its own copy, so their actions never meet."""
+    if worker == "master":  # one process: nothing to share
+        folder = tmp_path_factory.mktemp("simulated") / "state"
+        _simulated_state(folder)
+        return folder
+    shared = tmp_path_factory.getbasetemp().parent / "dashboard-simulated"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "done").exists():
+            _simulated_state(shared / "state")
+            (shared / "done").touch()
+    return shared / "state"
+
+
+@pytest.fixture(scope="session")
+def seeded_api(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Api]:
+    """The API over five simulated days with a concept change (see the module notes)."""
+    root = tmp_path_factory.mktemp("seeded")
+    # The copy keeps the registry's artifact locations pointing into the shared state, which
+    # only ever gains files (new versions are new runs).
+    shutil.copytree(_shared_state(tmp_path_factory, worker_id), root / "state")
     port = free_port()
     config = write_config(root / "driftwarden.toml", root / "state", port)
     with (

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.xdist_group("dashboard"), pytest.mark.slow, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path(os.environ.get("DRIFTWARDEN_CHROMIUM", "/usr/bin/chromium"))
 # What the machine's closed network needs: no background connections, no component updates.

@@ -10,7 +10,7 @@ import pytest
 
 from driftwarden.dashboard.common import parse_time
 
-pytestmark = [pytest.mark.xdist_group("dashboard"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def figures(at):

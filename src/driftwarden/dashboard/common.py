@@ -10,13 +10,15 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from driftwarden.dashboard.api import connection, notice
+from driftwarden.dashboard.api import connection, notice, read
 
 __all__ = [
     "chart",
     "empty",
     "live",
     "parse_time",
+    "scored_runs",
+    "side_by_side",
     "table",
     "when",
 ]
@@ -38,6 +40,28 @@ def empty(message: str) -> None:
 def chart(figure: go.Figure, key: str) -> None:
     """One Plotly chart, as wide as its column."""
     st.plotly_chart(figure, key=key, config={"displaylogo": False})
+
+
+def side_by_side(left: tuple[go.Figure, str], right: tuple[go.Figure, str]) -> None:
+    """Two charts (figure, key) in two columns."""
+    for column, (figure, key) in zip(st.columns(2), (left, right), strict=True):
+        with column:
+            chart(figure, key)
+
+
+def scored_runs(limit: int, what: str) -> list[dict[str, Any]] | None:
+    """The latest ``limit`` monitor runs that scored a window, newest first; or, before the
+    first, an empty state saying that ``what`` appears after it, and None."""
+    conn = connection()
+    runs = [r for r in read("monitoring_runs", limit=limit) if r.get("results")]
+    if runs:
+        return runs
+    empty(
+        f"No monitor run has scored a window yet. The monitor runs every "
+        f"{conn.monitor_interval} over the last {conn.monitor_window}; {what} after its "
+        "first run."
+    )
+    return None
 
 
 def parse_time(text: str) -> datetime:

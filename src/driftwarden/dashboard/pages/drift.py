@@ -8,8 +8,8 @@ from typing import Any
 import streamlit as st
 
 from driftwarden.dashboard import charts
-from driftwarden.dashboard.api import connection, read
-from driftwarden.dashboard.common import chart, empty, live, parse_time, when
+from driftwarden.dashboard.api import read
+from driftwarden.dashboard.common import chart, empty, live, parse_time, scored_runs, when
 
 #: Monitor runs whose windows the history covers.
 HISTORY_RUNS = 120
@@ -57,14 +57,8 @@ def _feature_detail(latest: list[dict[str, Any]], run: dict[str, Any]) -> None:
 
 
 def body() -> None:
-    conn = connection()
-    runs = [r for r in read("monitoring_runs", limit=HISTORY_RUNS) if r.get("results")]
-    if not runs:
-        empty(
-            f"No monitor run has scored a window yet. The monitor runs every "
-            f"{conn.monitor_interval} over the last {conn.monitor_window}; each feature's drift "
-            "appears here after its first run."
-        )
+    runs = scored_runs(HISTORY_RUNS, "each feature's drift appears here")
+    if runs is None:
         return
     run = runs[0]
     points = read("drift", start=parse_time(runs[-1]["window_end"]))

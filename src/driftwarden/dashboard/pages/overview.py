@@ -9,7 +9,7 @@ import streamlit as st
 
 from driftwarden.dashboard import charts
 from driftwarden.dashboard.api import connection, read
-from driftwarden.dashboard.common import chart, empty, live, when
+from driftwarden.dashboard.common import empty, live, side_by_side, when
 
 #: The alert rules of each area, for its verdict.
 AREAS = {
@@ -108,11 +108,10 @@ def body() -> None:
             "first run."
         )
         return
-    left, right = st.columns(2)
-    with left:
-        chart(charts.volume_chart(runs), "overview_volume")
-    with right:
-        chart(charts.latency_chart(runs), "overview_latency")
+    side_by_side(
+        (charts.volume_chart(runs), "overview_volume"),
+        (charts.latency_chart(runs), "overview_latency"),
+    )
 
 
 st.title("Overview")

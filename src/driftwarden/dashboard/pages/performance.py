@@ -7,7 +7,7 @@ import streamlit as st
 
 from driftwarden.dashboard import charts
 from driftwarden.dashboard.api import connection, read
-from driftwarden.dashboard.common import chart, empty, live, parse_time, when
+from driftwarden.dashboard.common import chart, empty, live, parse_time, side_by_side, when
 
 METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
 HISTORY_RUNS = 120
@@ -49,11 +49,10 @@ def body() -> None:
     if found["n_labelled"] == 0:
         empty("No labelled prediction of this version in this window yet.")
         return
-    a, b = st.columns(2)
-    with a:
-        chart(charts.confusion_chart(found), "performance_confusion")
-    with b:
-        chart(charts.roc_chart(found), "performance_roc")
+    side_by_side(
+        (charts.confusion_chart(found), "performance_confusion"),
+        (charts.roc_chart(found), "performance_roc"),
+    )
 
 
 st.title("Performance")

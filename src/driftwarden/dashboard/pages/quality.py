@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from driftwarden.dashboard import charts
-from driftwarden.dashboard.api import connection, read
-from driftwarden.dashboard.common import chart, empty, live, parse_time, table
+from driftwarden.dashboard.api import read
+from driftwarden.dashboard.common import chart, live, parse_time, scored_runs, table
 
 RATES = {
     "missing_rate": "Missing",
@@ -18,14 +18,10 @@ HISTORY_RUNS = 120
 
 
 def body() -> None:
-    conn = connection()
-    runs = [r for r in read("monitoring_runs", limit=HISTORY_RUNS) if r.get("results")]
-    if not runs:
-        empty(
-            f"No monitor run has scored a window yet. The monitor runs every "
-            f"{conn.monitor_interval}; each feature's missing, out-of-range and unseen-category "
-            "rates appear here after its first run."
-        )
+    runs = scored_runs(
+        HISTORY_RUNS, "each feature's missing, out-of-range and unseen-category rates appear here"
+    )
+    if runs is None:
         return
     points = read("quality", start=parse_time(runs[-1]["window_end"]))
     rate = st.radio(
