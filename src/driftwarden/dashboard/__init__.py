@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["APP", "PAGES", "SETTINGS_FILE_ENV"]
+__all__ = ["APP", "SETTINGS_FILE_ENV"]
 
 #: The entry script that ``streamlit run`` runs.
 APP = Path(__file__).with_name("app.py")
 #: The settings file the dashboard reads, set by ``driftwarden dashboard --config``; without it
 #: the dashboard reads ``driftwarden.toml`` in its working directory and ``DRIFTWARDEN_*``.
 SETTINGS_FILE_ENV = "DRIFTWARDEN_SETTINGS_FILE"
-#: The page scripts, by the name their file has under ``pages/``.
-PAGES = ("overview", "drift", "performance", "quality", "models", "alerts", "retraining")

@@ -13,6 +13,7 @@ import streamlit as st
 from driftwarden.dashboard.api import connection, notice, read
 
 __all__ = [
+    "HISTORY_RUNS",
     "chart",
     "empty",
     "live",
@@ -22,6 +23,10 @@ __all__ = [
     "table",
     "when",
 ]
+
+
+#: How many monitor runs the history views read (30 days of runs every 6 hours).
+HISTORY_RUNS = 120
 
 
 def live(render: Callable[[], None]) -> None:

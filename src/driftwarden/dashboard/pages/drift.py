@@ -9,10 +9,15 @@ import streamlit as st
 
 from driftwarden.dashboard import charts
 from driftwarden.dashboard.api import read
-from driftwarden.dashboard.common import chart, empty, live, parse_time, scored_runs, when
-
-#: Monitor runs whose windows the history covers.
-HISTORY_RUNS = 120
+from driftwarden.dashboard.common import (
+    HISTORY_RUNS,
+    chart,
+    empty,
+    live,
+    parse_time,
+    scored_runs,
+    when,
+)
 
 
 def _fmt(value: float | None, spec: str = ".4f") -> str:

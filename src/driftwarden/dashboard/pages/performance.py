@@ -7,10 +7,17 @@ import streamlit as st
 
 from driftwarden.dashboard import charts
 from driftwarden.dashboard.api import connection, read
-from driftwarden.dashboard.common import chart, empty, live, parse_time, side_by_side, when
+from driftwarden.dashboard.common import (
+    HISTORY_RUNS,
+    chart,
+    empty,
+    live,
+    parse_time,
+    side_by_side,
+    when,
+)
 
 METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
-HISTORY_RUNS = 120
 
 
 def body() -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from driftwarden.dashboard import charts
 from driftwarden.dashboard.api import read
-from driftwarden.dashboard.common import chart, live, parse_time, scored_runs, table
+from driftwarden.dashboard.common import HISTORY_RUNS, chart, live, parse_time, scored_runs, table
 
 RATES = {
     "missing_rate": "Missing",
@@ -14,7 +14,6 @@ RATES = {
     "unseen_rate": "Unseen category",
     "invalid_rate": "Invalid",
 }
-HISTORY_RUNS = 120
 
 
 def body() -> None:
