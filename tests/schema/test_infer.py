@@ -353,7 +353,7 @@ def test_infer_schema_invalid_override_field_names_the_key(telco: pd.DataFrame):
         (["target"], "must be a table", "schema"),
         ({"targt": "Churn"}, "schema.targt: unknown key.*did you mean 'target'", "schema.targt"),
         ({"target": 3}, "schema.target must be a column name", "schema.target"),
-        ({"task": "regression"}, "'regression' is not supported", "schema.task"),
+        ({"task": "multiclass"}, "'multiclass' is not supported", "schema.task"),
         ({"positive_label": 1.5}, "positive_label must be a string", "schema.positive_label"),
         ({"exclude": "gender"}, "schema.exclude must be a list", "schema.exclude"),
         ({"exclude": ["gendr"]}, "'gendr', which is not in.*'gender'", "schema.exclude.gendr"),

@@ -11,7 +11,11 @@ from driftwarden.schema.features import (
     Task,
     UnlistedColumns,
 )
-from driftwarden.schema.infer import DEFAULT_CATEGORICAL_MAX_LEVELS, infer_schema
+from driftwarden.schema.infer import (
+    DEFAULT_CATEGORICAL_MAX_LEVELS,
+    MIN_REGRESSION_VALUES,
+    infer_schema,
+)
 from driftwarden.schema.request_model import PredictionRequest, build_request_model
 from driftwarden.schema.times import parse_times
 from driftwarden.schema.widen import SchemaChange, SchemaChangeKind, widen_schema
@@ -22,6 +26,7 @@ __all__ = [
     "FeatureSchema",
     "FeatureSpec",
     "Label",
+    "MIN_REGRESSION_VALUES",
     "PredictionRequest",
     "SchemaChange",
     "SchemaChangeKind",

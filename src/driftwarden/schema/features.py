@@ -32,7 +32,7 @@ from driftwarden.schema._messages import config_error, did_you_mean, show
 __all__ = ["FeatureKind", "FeatureSchema", "FeatureSpec", "Label", "Task", "UnlistedColumns"]
 
 FeatureKind = Literal["numeric", "categorical"]
-Task = Literal["binary_classification"]
+Task = Literal["binary_classification", "regression"]
 UnlistedColumns = Literal["ignore", "infer"]
 """What a ``[schema]`` table does with the columns of a frame that its ``features`` do not list
 (the target, entity id, time column and ``exclude`` aside), set by its ``unlisted_columns`` key.
@@ -148,10 +148,10 @@ class FeatureSchema(BaseModel):
         A column identifying the entity (a customer) so labels can be joined to predictions.
     time_column : str or None
         A column holding the event time.
-    task : {"binary_classification"}
-        The learning task.
+    task : {"binary_classification", "regression"}
+        The learning task: a probability of the positive class, or a number.
     positive_label : str, bool, int or None
-        The target value that counts as the positive class.
+        The target value that counts as the positive class (binary classification only).
 
     Examples
     --------
@@ -203,7 +203,17 @@ class FeatureSchema(BaseModel):
             )
         if self.positive_label is not None and self.target is None:
             raise ValueError("positive_label is set but target is not; set the target column")
+        if self.positive_label is not None and self.task == "regression":
+            raise ValueError(
+                "positive_label is set but the task is regression, which has no classes; "
+                "remove positive_label or set task = 'binary_classification'"
+            )
         return self
+
+    @property
+    def is_regression(self) -> bool:
+        """Whether the model predicts a number rather than a class probability."""
+        return self.task == "regression"
 
     @property
     def feature_names(self) -> list[str]:

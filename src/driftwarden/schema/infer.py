@@ -24,7 +24,7 @@ from driftwarden.schema.features import (
 )
 from driftwarden.schema.times import parse_times
 
-__all__ = ["DEFAULT_CATEGORICAL_MAX_LEVELS", "infer_schema"]
+__all__ = ["DEFAULT_CATEGORICAL_MAX_LEVELS", "MIN_REGRESSION_VALUES", "infer_schema"]
 
 DEFAULT_CATEGORICAL_MAX_LEVELS = 2
 """Integer-valued numeric columns with at most this many distinct values are categorical.
@@ -32,6 +32,13 @@ DEFAULT_CATEGORICAL_MAX_LEVELS = 2
 Two catches 0/1 flags (Telco's ``SeniorCitizen``) while counts such as a number of children
 stay numeric, where drift in their mean is meaningful. Raise it per dataset, or declare single
 columns in the overrides.
+"""
+
+MIN_REGRESSION_VALUES = 10
+"""A numeric target with at least this many distinct values is read as a regression target.
+
+Fewer values are classes, or a column chosen by mistake: ``schema.task = "regression"`` on such
+a target is refused with a message saying so.
 """
 
 _OVERRIDE_KEYS = (
@@ -121,9 +128,11 @@ def infer_schema(
     Returns
     -------
     FeatureSchema
-        With ``positive_label`` inferred from a binary target when not given: a value such as
-        ``"Yes"``, ``True`` or ``1`` if present, otherwise the greater of the two values (the
-        scikit-learn convention).
+        Its ``task``, unless ``overrides`` set one, is ``"regression"`` for a numeric target
+        with at least :data:`MIN_REGRESSION_VALUES` distinct values and
+        ``"binary_classification"`` otherwise. A binary target gets ``positive_label``
+        inferred when not given: a value such as ``"Yes"``, ``True`` or ``1`` if present,
+        otherwise the greater of the two values (the scikit-learn convention).
 
     Raises
     ------
@@ -131,7 +140,8 @@ def infer_schema(
         If the frame is empty or has duplicate or non-string column names, a role column is
         not in the frame, no feature is left, a column holds dates or other unsupported
         values, a column forced numeric holds text, the time column holds values that are not
-        times, or the target has more than two classes.
+        times, a classification target has more than two classes, or a regression target
+        holds text, infinities or fewer than :data:`MIN_REGRESSION_VALUES` distinct values.
     ConfigError
         If ``overrides`` has unknown keys, names unknown columns, gives an invalid kind or
         value, or ``categorical_max_levels`` is not a non-negative integer.
@@ -223,15 +233,20 @@ def infer_schema(
 
     target_column = roles["target"]
     positive_label = table.positive_label
+    task: Task = table.task or "binary_classification"
     if target_column is not None:
-        positive_label = _positive_label(df[target_column], target_column, positive_label)
+        task = table.task or _infer_task(df[target_column])
+        if task == "regression":
+            _check_regression_target(df[target_column], target_column, positive_label)
+        else:
+            positive_label = _positive_label(df[target_column], target_column, positive_label)
     try:
         return FeatureSchema(
             features=specs,
             target=target_column,
             entity_id=roles["entity_id"],
             time_column=roles["time_column"],
-            task=table.task or "binary_classification",
+            task=task,
             positive_label=positive_label,
         )
     except ValidationError as exc:
@@ -445,6 +460,66 @@ def _apply_override(
         raise config_error(exc, key, prefix=key) from exc
 
 
+def _infer_task(series: pd.Series[Any]) -> Task:
+    """Regression for a numeric target with many distinct values, else binary classification.
+
+    Two values (or text) read as classes; :func:`_positive_label` refuses more than two, so a
+    numeric target with a handful of values gets a message that names both ways out.
+    """
+    present = series[~missing_mask(series)]
+    if pd.api.types.is_bool_dtype(present) or not pd.api.types.is_numeric_dtype(present):
+        return "binary_classification"
+    if present.nunique() >= MIN_REGRESSION_VALUES:
+        return "regression"
+    return "binary_classification"
+
+
+def _check_regression_target(series: pd.Series[Any], column: str, given: Label | None) -> None:
+    """A regression target must hold finite numbers with enough distinct values."""
+    if given is not None:
+        raise SchemaMismatchError(
+            f"positive_label {given!r} is set but the target column {column!r} is a regression "
+            "target; remove positive_label, or set schema.task = 'binary_classification'",
+            column=column,
+        )
+    present = series[~missing_mask(series)]
+    if present.empty:
+        raise SchemaMismatchError(
+            f"the target column {column!r} has no values; label the training data",
+            column=column,
+        )
+    if pd.api.types.is_bool_dtype(present):
+        raise SchemaMismatchError(
+            f"the target column {column!r} holds booleans, which regression cannot predict; "
+            "set schema.task = 'binary_classification'",
+            column=column,
+        )
+    numbers = pd.to_numeric(present, errors="coerce")
+    bad = present[numbers.isna()]
+    if len(bad):
+        raise SchemaMismatchError(
+            f"the target column {column!r} has {len(bad)} non-numeric values "
+            f"({show([_native(v) for v in pd.unique(bad)][:5])}); regression needs numbers: "
+            "clean or drop those rows, or set schema.task = 'binary_classification' for a "
+            "two-class target",
+            column=column,
+        )
+    values = numbers.to_numpy(dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise SchemaMismatchError(
+            f"the target column {column!r} has infinite values; drop those rows",
+            column=column,
+        )
+    distinct = int(np.unique(values).size)
+    if distinct < MIN_REGRESSION_VALUES:
+        raise SchemaMismatchError(
+            f"the target column {column!r} has only {distinct} distinct values, too few for "
+            f"regression (it needs at least {MIN_REGRESSION_VALUES}); for two classes set "
+            "schema.task = 'binary_classification', otherwise check that it is the right column",
+            column=column,
+        )
+
+
 def _positive_label(series: pd.Series[Any], column: str, given: Label | None) -> Label | None:
     """Check a binary target and choose its positive label."""
     present = series[~missing_mask(series)]
@@ -457,7 +532,9 @@ def _positive_label(series: pd.Series[Any], column: str, given: Label | None) ->
     if len(values) > 2:
         raise SchemaMismatchError(
             f"the target column {column!r} has {len(values)} classes ({show(values)}); "
-            "binary_classification needs two: map the labels to two classes",
+            "binary_classification needs two: map the labels to two classes (a numeric "
+            f"target with at least {MIN_REGRESSION_VALUES} distinct values is a regression "
+            "target)",
             column=column,
         )
     if given is not None:
