@@ -87,7 +87,7 @@ def test_client_feedback_refuses_a_label_naming_its_position(server):
     assert isinstance(caught.value, ValueError)
     assert caught.value.status == 422
     with pytest.raises(TypeError, match="label of 'x'"):
-        server.client.feedback({"x": 0.5})
+        server.client.feedback({"x": [0.5]})
     with pytest.raises(TypeError, match=r"\(request_id, label\) pairs"):
         server.client.feedback(["just-an-id"])  # type: ignore[list-item]
 

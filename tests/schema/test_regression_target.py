@@ -9,7 +9,7 @@ from sklearn.datasets import load_diabetes
 
 from driftwarden.core.errors import SchemaMismatchError
 from driftwarden.schema import FeatureSchema, FeatureSpec, infer_schema
-from driftwarden.schema.infer import MIN_REGRESSION_VALUES
+from driftwarden.schema.infer import DISTINCT_REGRESSION_VALUES
 
 
 def _frame(target: object) -> pd.DataFrame:
@@ -36,7 +36,7 @@ def test_two_valued_numeric_target_stays_binary() -> None:
 
 
 def test_declared_task_wins_over_inference() -> None:
-    values = list(range(MIN_REGRESSION_VALUES)) * 3
+    values = list(range(DISTINCT_REGRESSION_VALUES)) * 3
     assert infer_schema(_frame(values), target="target").task == "regression"
     values = [float(v) for v in range(40)]
     declared = infer_schema(_frame(values), target="target", overrides={"task": "regression"})
@@ -53,7 +53,9 @@ def test_few_values_for_declared_regression_are_refused() -> None:
 def test_a_handful_of_numeric_values_names_both_ways_out() -> None:
     with pytest.raises(SchemaMismatchError, match="5 classes") as info:
         infer_schema(_frame([1, 2, 3, 4, 5] * 8), target="target")
-    assert f"at least {MIN_REGRESSION_VALUES} distinct values is a regression" in str(info.value)
+    assert f"at least {DISTINCT_REGRESSION_VALUES} distinct values is a regression" in str(
+        info.value
+    )
 
 
 def test_text_in_a_regression_target_is_named() -> None:

@@ -329,3 +329,46 @@ def test_the_running_indexes_are_unique_and_hold_running_rows_only(migrated: Eng
     assert "UNIQUE" in definition.upper()
     assert "'running'" in definition
     assert "status" in definition
+
+
+def test_upgrade_from_0007_keeps_integer_labels_and_takes_regression_rows(
+    engine: Engine, make_row
+):
+    upgrade(engine, "0007")
+    insert_rows(engine, [make_row(1), make_row(2)])
+    at = make_row(1).created_at + timedelta(hours=1)
+    record_labels(engine, {"req-00001": 1, "req-00002": 0}, received_at=at)
+    upgrade(engine)
+    assert _diff(engine) == []
+    # A regression model's row has no class, and its label is a number with a fraction.
+    insert_rows(engine, [make_row(3, score=312_000.5, label=None)])
+    assert record_labels(engine, {"req-00003": 298_750.25}, received_at=at) == {
+        "req-00003": "recorded"
+    }
+    found = labelled_predictions(engine, make_row(0).created_at, at)
+    assert [(p.prediction.label, p.true_label) for p in found] == [
+        (1, 1.0),
+        (0, 0.0),
+        (None, 298_750.25),
+    ]
+    assert record_labels(engine, {"req-00003": 298_750.25}, received_at=at) == {
+        "req-00003": "unchanged"
+    }
+
+
+def test_downgrade_to_0007_refuses_to_truncate_regression_labels(migrated: Engine, make_row):
+    at = make_row(1).created_at + timedelta(hours=1)
+    insert_rows(migrated, [make_row(1), make_row(2, score=10.5, label=None)])
+    record_labels(migrated, {"req-00001": 1, "req-00002": 10.25}, received_at=at)
+    with pytest.raises(RuntimeError, match="1 labels are not whole numbers and 1 predictions"):
+        downgrade(migrated, "0007")
+    with migrated.begin() as connection:
+        connection.execute(text("DELETE FROM labels WHERE request_id = 'req-00002'"))
+        connection.execute(text("DELETE FROM predictions WHERE request_id = 'req-00002'"))
+    downgrade(migrated, "0007")
+    with migrated.connect() as connection:
+        assert connection.execute(select(Label.request_id, text("label"))).all() == [
+            ("req-00001", 1)
+        ]
+    upgrade(migrated)
+    assert _diff(migrated) == []

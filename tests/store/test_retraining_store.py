@@ -509,7 +509,7 @@ def test_labelled_rows_are_answered_labelled_rows_of_the_window_oldest_first(mig
     assert got.model_version.tolist() == [1, 1, 2, 1, 1]
     assert got.model_version.dtype == "int64"
     assert got.true_label.tolist() == [1, 0, 0, 1, 0]
-    assert got.true_label.dtype == "int64"
+    assert got.true_label.dtype == "float64"
     assert got.features[0] == {"tenure": 1, "contract": "month"}
 
     newest = labelled_rows(migrated, START, START + HOUR, limit=3)
@@ -522,7 +522,7 @@ def test_labelled_rows_are_answered_labelled_rows_of_the_window_oldest_first(mig
 
     empty = labelled_rows(migrated, START + HOUR, START + 2 * HOUR)
     assert len(empty) == 0
-    assert (empty.model_version.dtype, empty.true_label.dtype) == ("int64", "int64")
+    assert (empty.model_version.dtype, empty.true_label.dtype) == ("int64", "float64")
     assert empty.features == []
     with pytest.raises(ValueError, match="limit must be at least 1, got 0"):
         labelled_rows(migrated, START, START + HOUR, limit=0)

@@ -17,7 +17,8 @@ Examples
 >>> with TestClient(create_app(settings)) as http:  # doctest: +SKIP
 ...     client = DriftwardenClient(http=http, admin_key="s3cret")
 ...     client.predict({"usage": 12.5, "plan": "basic"})
-Prediction(request_id='0190...', probability=0.31, label=0, model_version=1, variant='champion')
+Prediction(request_id='0190...', probability=0.31, label=0, model_version=1, variant='champion',
+           prediction=0.31)
 """
 
 from driftwarden.client.aio import AsyncDriftwardenClient

@@ -109,16 +109,17 @@ def _params(**values: str | int | float | bool | None) -> Params:
 # -- feedback in chunks ------------------------------------------------------------------------
 
 
-def _label(request_id: object, label: object) -> bool | int | str:
-    if isinstance(label, bool | int | str):
+def _label(request_id: object, label: object) -> bool | int | float | str:
+    if isinstance(label, bool | int | float | str):
         return label
     item = getattr(label, "item", None)  # numpy and pandas scalars
     if callable(item):
         plain = item()
-        if isinstance(plain, bool | int | str):
+        if isinstance(plain, bool | int | float | str):
             return plain
     raise TypeError(
-        f"label of {request_id!r}: expected 0, 1, True, False or a class name, got {label!r}"
+        f"label of {request_id!r}: expected 0, 1, True, False, a class name or (for a "
+        f"regression model) a number, got {label!r}"
     )
 
 

@@ -64,27 +64,33 @@ class Prediction:
     ----------
     request_id : str
         The client's id, or the one the server generated; send it back with the label.
-    probability : float
-        Probability of the positive class.
-    label : int
-        1 if ``probability`` reaches the model's threshold, else 0.
+    probability : float or None
+        Probability of the positive class; None for a regression model.
+    label : int or None
+        1 if ``probability`` reaches the model's threshold, else 0; None for a regression model.
     model_version : int
         The registry version that scored the row.
     variant : {"champion", "challenger"}
         The arm that answered.
+    prediction : float
+        The model's answer: ``probability`` for a classifier, the predicted value for a
+        regression model.
 
     Examples
     --------
-    >>> Prediction.from_json({"request_id": "r1", "probability": 0.8, "label": 1,
-    ...                       "model_version": 3, "variant": "champion"})
-    Prediction(request_id='r1', probability=0.8, label=1, model_version=3, variant='champion')
+    >>> Prediction.from_json({"request_id": "r1", "prediction": 0.8, "probability": 0.8,
+    ...                       "label": 1, "model_version": 3, "variant": "champion"})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    Prediction(request_id='r1', probability=0.8, label=1, model_version=3, variant='champion',
+               prediction=0.8)
     """
 
     request_id: str
-    probability: float
-    label: int
+    probability: float | None
+    label: int | None
     model_version: int
     variant: Variant
+    prediction: float
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Prediction:
@@ -98,12 +104,17 @@ class Prediction:
         variant = _str(data, "variant")
         if variant not in get_args(Variant):
             raise ValueError(f"variant: expected champion or challenger, got {variant!r}")
+        probability = None if data.get("probability") is None else _float(data, "probability")
         return cls(
             request_id=_str(data, "request_id"),
-            probability=_float(data, "probability"),
-            label=_int(data, "label"),
+            probability=probability,
+            label=None if data.get("label") is None else _int(data, "label"),
             model_version=_int(data, "model_version"),
             variant=variant,  # type: ignore[arg-type]  # checked against Variant above
+            # A server from before regression models sent the probability alone.
+            prediction=_float(data, "prediction")
+            if "prediction" in data
+            else _float(data, "probability"),
         )
 
 

@@ -13,7 +13,7 @@ from driftwarden.schema.features import (
 )
 from driftwarden.schema.infer import (
     DEFAULT_CATEGORICAL_MAX_LEVELS,
-    MIN_REGRESSION_VALUES,
+    DISTINCT_REGRESSION_VALUES,
     infer_schema,
 )
 from driftwarden.schema.request_model import PredictionRequest, build_request_model
@@ -22,11 +22,11 @@ from driftwarden.schema.widen import SchemaChange, SchemaChangeKind, widen_schem
 
 __all__ = [
     "DEFAULT_CATEGORICAL_MAX_LEVELS",
+    "DISTINCT_REGRESSION_VALUES",
     "FeatureKind",
     "FeatureSchema",
     "FeatureSpec",
     "Label",
-    "MIN_REGRESSION_VALUES",
     "PredictionRequest",
     "SchemaChange",
     "SchemaChangeKind",

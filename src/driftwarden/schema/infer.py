@@ -24,7 +24,7 @@ from driftwarden.schema.features import (
 )
 from driftwarden.schema.times import parse_times
 
-__all__ = ["DEFAULT_CATEGORICAL_MAX_LEVELS", "MIN_REGRESSION_VALUES", "infer_schema"]
+__all__ = ["DEFAULT_CATEGORICAL_MAX_LEVELS", "DISTINCT_REGRESSION_VALUES", "infer_schema"]
 
 DEFAULT_CATEGORICAL_MAX_LEVELS = 2
 """Integer-valued numeric columns with at most this many distinct values are categorical.
@@ -34,7 +34,7 @@ stay numeric, where drift in their mean is meaningful. Raise it per dataset, or 
 columns in the overrides.
 """
 
-MIN_REGRESSION_VALUES = 10
+DISTINCT_REGRESSION_VALUES = 10
 """A numeric target with at least this many distinct values is read as a regression target.
 
 Fewer values are classes, or a column chosen by mistake: ``schema.task = "regression"`` on such
@@ -129,7 +129,7 @@ def infer_schema(
     -------
     FeatureSchema
         Its ``task``, unless ``overrides`` set one, is ``"regression"`` for a numeric target
-        with at least :data:`MIN_REGRESSION_VALUES` distinct values and
+        with at least :data:`DISTINCT_REGRESSION_VALUES` distinct values and
         ``"binary_classification"`` otherwise. A binary target gets ``positive_label``
         inferred when not given: a value such as ``"Yes"``, ``True`` or ``1`` if present,
         otherwise the greater of the two values (the scikit-learn convention).
@@ -141,7 +141,7 @@ def infer_schema(
         not in the frame, no feature is left, a column holds dates or other unsupported
         values, a column forced numeric holds text, the time column holds values that are not
         times, a classification target has more than two classes, or a regression target
-        holds text, infinities or fewer than :data:`MIN_REGRESSION_VALUES` distinct values.
+        holds text, infinities or fewer than :data:`DISTINCT_REGRESSION_VALUES` distinct values.
     ConfigError
         If ``overrides`` has unknown keys, names unknown columns, gives an invalid kind or
         value, or ``categorical_max_levels`` is not a non-negative integer.
@@ -469,7 +469,7 @@ def _infer_task(series: pd.Series[Any]) -> Task:
     present = series[~missing_mask(series)]
     if pd.api.types.is_bool_dtype(present) or not pd.api.types.is_numeric_dtype(present):
         return "binary_classification"
-    if present.nunique() >= MIN_REGRESSION_VALUES:
+    if present.nunique() >= DISTINCT_REGRESSION_VALUES:
         return "regression"
     return "binary_classification"
 
@@ -511,10 +511,10 @@ def _check_regression_target(series: pd.Series[Any], column: str, given: Label |
             column=column,
         )
     distinct = int(np.unique(values).size)
-    if distinct < MIN_REGRESSION_VALUES:
+    if distinct < DISTINCT_REGRESSION_VALUES:
         raise SchemaMismatchError(
             f"the target column {column!r} has only {distinct} distinct values, too few for "
-            f"regression (it needs at least {MIN_REGRESSION_VALUES}); for two classes set "
+            f"regression (it needs at least {DISTINCT_REGRESSION_VALUES}); for two classes set "
             "schema.task = 'binary_classification', otherwise check that it is the right column",
             column=column,
         )
@@ -533,7 +533,7 @@ def _positive_label(series: pd.Series[Any], column: str, given: Label | None) ->
         raise SchemaMismatchError(
             f"the target column {column!r} has {len(values)} classes ({show(values)}); "
             "binary_classification needs two: map the labels to two classes (a numeric "
-            f"target with at least {MIN_REGRESSION_VALUES} distinct values is a regression "
+            f"target with at least {DISTINCT_REGRESSION_VALUES} distinct values is a regression "
             "target)",
             column=column,
         )

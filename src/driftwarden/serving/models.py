@@ -40,10 +40,16 @@ class ServedModel:
         """The registry version."""
         return self.loaded.version
 
+    @property
+    def is_regression(self) -> bool:
+        """Whether the version predicts a number (its score) rather than a class."""
+        return self.loaded.schema.is_regression
+
     async def score(
         self, rows: Sequence[Row], record: Recorder | None = None
     ) -> NDArray[np.float64]:
-        """Probabilities of the positive class (through the micro-batcher).
+        """Probabilities of the positive class, or a regression model's predicted values
+        (through the micro-batcher).
 
         ``record`` turns the scores into prediction rows, which are logged before this returns
         when the server logs predictions (see :meth:`MicroBatcher.submit`).

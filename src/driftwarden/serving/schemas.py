@@ -28,8 +28,17 @@ class Prediction(BaseModel):
         description="The client's id, or one the server generated (a UUIDv7 as 32 hex digits, "
         "so generated ids sort by time)."
     )
-    probability: float = Field(description="Probability of the positive class.")
-    label: int = Field(description="1 if probability >= the model's threshold, else 0.")
+    prediction: float = Field(
+        description="The model's answer: the probability of the positive class for a "
+        "classifier, the predicted value for a regression model."
+    )
+    probability: float | None = Field(
+        description="Probability of the positive class; null for a regression model."
+    )
+    label: int | None = Field(
+        description="1 if probability >= the model's threshold, else 0; null for a regression "
+        "model."
+    )
     model_version: int = Field(description="The registry version that scored the row.")
     variant: Literal["champion", "challenger"] = Field(description="The arm that answered.")
 
@@ -47,23 +56,23 @@ class FeedbackItem(BaseModel):
 
     request_id: str = Field(min_length=1, max_length=128)
     # bool first: serialised as given, true stays true rather than becoming 1.
-    label: bool | int | str = Field(
-        description='1/0, "1"/"0", true/false, or the name of the target\'s positive class '
-        "(which counts as 1)."
+    label: bool | int | float | str = Field(
+        description='For a classifier: 1/0, "1"/"0", true/false, or the name of the target\'s '
+        "positive class (which counts as 1). For a regression model: the true value, a number."
     )
 
-    @field_validator("label", mode="plain", json_schema_input_type=bool | int | str)
+    @field_validator("label", mode="plain", json_schema_input_type=bool | int | float | str)
     @classmethod
-    def _json_scalar(cls, value: object) -> bool | int | str:
-        # A plain validator: 1.5, null or a list fail with the item's own location
+    def _json_scalar(cls, value: object) -> bool | int | float | str:
+        # A plain validator: null or a list fail with the item's own location
         # (labels.3.label), not one error per member of the union; and 1.0 is not read as 1.
-        # Which values mean 0 and 1 depends on the model's schema: the route decides that.
-        if isinstance(value, bool | int | str):
+        # Which values are valid depends on the model's task: the route decides that.
+        if isinstance(value, bool | int | float | str):
             return value
         # A custom error: a ValueError's message would start with "Value error, ".
         raise PydanticCustomError(
             "label_type",
-            'expected 0, 1, "0", "1", true, false or a class name, got {got}',
+            'expected 0, 1, "0", "1", true, false, a class name or a number, got {got}',
             {"got": json.dumps(value, default=repr)},
         )
 

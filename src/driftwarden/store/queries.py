@@ -48,7 +48,7 @@ class StoredPrediction:
     variant: str
     features: dict[str, Any]
     score: float
-    label: int
+    label: int | None
     latency_ms: float
     parent_request_id: str | None = None
 
@@ -58,7 +58,8 @@ class LabelledPrediction:
     """A stored prediction together with its true label."""
 
     prediction: StoredPrediction
-    true_label: int
+    # 0 or 1 for a classifier, the true value for a regression model.
+    true_label: float
     received_at: datetime
 
 
@@ -98,8 +99,8 @@ def _stored(row: Row[Any]) -> StoredPrediction:
 
 
 def _store_labels(
-    engine: Engine, labels: dict[str, int], received_at: datetime
-) -> tuple[dict[str, int], set[str]]:
+    engine: Engine, labels: dict[str, float], received_at: datetime
+) -> tuple[dict[str, float], set[str]]:
     """Write the new or changed labels in one transaction; return the labels stored before it
     and the ids that have an answered prediction."""
     ids = list(labels)
@@ -113,9 +114,9 @@ def _store_labels(
         rows = connection.execute(
             select(Label.request_id, Label.label).where(Label.request_id.in_(ids))
         )
-        stored: dict[str, int] = {row.request_id: row.label for row in rows}
+        stored: dict[str, float] = {row.request_id: row.label for row in rows}
         changed = [
-            {"request_id": rid, "label": int(label), "received_at": received_at}
+            {"request_id": rid, "label": float(label), "received_at": received_at}
             for rid, label in labels.items()
             if stored.get(rid) != label
         ]
@@ -133,7 +134,10 @@ def _store_labels(
 
 
 def record_labels(
-    engine: Engine, items: Mapping[str, int] | Iterable[tuple[str, int]], *, received_at: datetime
+    engine: Engine,
+    items: Mapping[str, float] | Iterable[tuple[str, float]],
+    *,
+    received_at: datetime,
 ) -> dict[str, LabelOutcome]:
     """Store true labels, idempotently.
 
@@ -142,7 +146,8 @@ def record_labels(
     engine : Engine
         The store.
     items : mapping or iterable of (request_id, label)
-        The labels; a later item for the same request id wins.
+        The labels (0 or 1 for a classifier, the true value for a regression model); a later
+        item for the same request id wins.
     received_at : datetime
         When the labels arrived (timezone-aware; take it from a Clock).
 

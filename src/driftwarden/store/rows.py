@@ -20,6 +20,9 @@ _SHADOW_SUFFIX = ":shadow"
 class PredictionRow:
     """One prediction to log.
 
+    ``score`` is the positive class's probability of a classifier, or the predicted value of a
+    regression model; ``label`` is the classifier's predicted class, ``None`` for regression.
+
     ``parent_request_id`` is set on a shadow row only: the request id of the answered row it
     shadows, under which that request's label arrives.
 
@@ -35,7 +38,7 @@ class PredictionRow:
     variant: str
     features: Mapping[str, Any] = field(hash=False)
     score: float
-    label: int
+    label: int | None
     latency_ms: float
     entity_id: str | None = None
     parent_request_id: str | None = None

@@ -178,7 +178,8 @@ class Prediction(Base):
     variant: Mapped[str] = mapped_column(String(16))
     features: Mapped[dict[str, Any]] = mapped_column(JSON)
     score: Mapped[float] = mapped_column(Float)
-    label: Mapped[int] = mapped_column(Integer)
+    # The predicted class of a classifier; null for a regression model, whose answer is the score.
+    label: Mapped[int | None] = mapped_column(Integer, nullable=True)
     latency_ms: Mapped[float] = mapped_column(Float)
     parent_request_id: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
 
@@ -192,7 +193,8 @@ class Label(Base):
     __table_args__ = (Index("ix_labels_received_at", "received_at"),)
 
     request_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), primary_key=True)
-    label: Mapped[int] = mapped_column(Integer)
+    # 0 or 1 for a classifier, the true value for a regression model.
+    label: Mapped[float] = mapped_column(Float)
     received_at: Mapped[datetime]
 
 

@@ -38,8 +38,9 @@ class LabelledRows:
         The version that answered.
     features : list of dict
         The features as logged.
-    true_label : ndarray of int64
-        The label that arrived for the request.
+    true_label : ndarray of float64
+        The label that arrived for the request: 0 or 1 for a classifier, the true value for a
+        regression model.
     """
 
     request_id: list[str]
@@ -47,7 +48,7 @@ class LabelledRows:
     created_at: list[datetime]
     model_version: NDArray[np.int64]
     features: list[dict[str, Any]]
-    true_label: NDArray[np.int64]
+    true_label: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.request_id)
@@ -62,7 +63,7 @@ class PairedScores:
     challenger_version: NDArray[np.int64]
     champion_score: NDArray[np.float64]
     challenger_score: NDArray[np.float64]
-    true_label: NDArray[np.int64]
+    true_label: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.true_label)
@@ -133,7 +134,7 @@ def labelled_rows(
                 rows.reverse()
             n = len(rows)
             if n == 0:
-                return LabelledRows([], [], [], np.empty(0, np.int64), [], np.empty(0, np.int64))
+                return LabelledRows([], [], [], np.empty(0, np.int64), [], np.empty(0, np.float64))
             request_ids, entity_ids, created, versions, features, labels = zip(*rows, strict=True)
             return LabelledRows(
                 list(request_ids),
@@ -141,7 +142,7 @@ def labelled_rows(
                 list(created),
                 np.fromiter(versions, dtype=np.int64, count=n),
                 [json.loads(text) for text in features],
-                np.fromiter(labels, dtype=np.int64, count=n),
+                np.fromiter(labels, dtype=np.float64, count=n),
             )
 
     return _run(engine, work, "could not read the labelled rows")

@@ -83,7 +83,8 @@ class LabelledScores:
     model_version: NDArray[np.int64]
     variant: NDArray[np.str_]
     score: NDArray[np.float64]
-    true_label: NDArray[np.int64]
+    #: 0 or 1 for a classifier, the true value for a regression model.
+    true_label: NDArray[np.float64]
     received_at: list[datetime]
 
     def __len__(self) -> int:
@@ -300,14 +301,14 @@ def _labelled(rows: Sequence[Sequence[Any]]) -> LabelledScores:
     if not rows:
         empty = np.empty(0)
         return LabelledScores(
-            empty.astype(np.int64), empty.astype(np.str_), empty, empty.astype(np.int64), []
+            empty.astype(np.int64), empty.astype(np.str_), empty, empty.copy(), []
         )
     versions, variants, scores, labels, received = zip(*rows, strict=True)
     return LabelledScores(
         np.array(versions, dtype=np.int64),
         np.array(variants, dtype=np.str_),
         np.array(scores, dtype=np.float64),
-        np.array(labels, dtype=np.int64),
+        np.array(labels, dtype=np.float64),
         list(received),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 
 from fastapi import APIRouter
 
@@ -47,7 +48,35 @@ def _expected(names: dict[str, int]) -> str:
     return f"{binary}, or the positive class {json.dumps(positive[0])}"
 
 
-def _binary(names: dict[str, int], index: int, value: bool | int | str) -> int:
+def _number(index: int, value: bool | int | float | str) -> float:
+    """A regression model's true value: a finite number, or a string that is one.
+
+    Raises
+    ------
+    ApiError
+        422 naming ``labels.<index>.label``.
+    """
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if number is not None and math.isfinite(number):
+        return number
+    field = f"labels.{index}.label"
+    raise ApiError(
+        422,
+        "invalid_request",
+        f"{field}: the model is a regression model, whose label is its target's true value: "
+        f"expected a finite number, got {json.dumps(value)}",
+        field,
+    )
+
+
+def _binary(names: dict[str, int], index: int, value: bool | int | float | str) -> int:
     """``value`` as 0 or 1; anything that is not one of the accepted spellings is refused.
 
     Raises
@@ -60,6 +89,8 @@ def _binary(names: dict[str, int], index: int, value: bool | int | str) -> int:
     if isinstance(value, int):
         if value in (0, 1):
             return value
+    elif isinstance(value, float):
+        pass  # 1.0 is not read as 1: a number with a point is a regression label
     elif value in _BINARY:
         return _BINARY[value]
     elif value in names:
@@ -87,15 +118,23 @@ def _binary(names: dict[str, int], index: int, value: bool | int | str) -> int:
     },
 )
 async def feedback(body: FeedbackRequest, state: State) -> FeedbackResponse:
-    """Record labels; sending the same label again changes nothing, and an unknown request id is
+    """Record labels (a class for a classifier, the true value for a regression model);
+    sending the same label again changes nothing, and an unknown request id is
     reported for its own item without failing the others (a request whose every id is unknown is
     a 404 naming the first). Labels may arrive days later.
 
     Every label is checked before any is written, so a refused request records nothing. While
     the store is unreachable the answer is a 503 with ``Retry-After``: send the same labels again.
     """
-    names = _class_names(state.schema)
-    items = [(item.request_id, _binary(names, i, item.label)) for i, item in enumerate(body.labels)]
+    schema = state.schema
+    items: list[tuple[str, float]]
+    if schema is not None and schema.is_regression:
+        items = [(item.request_id, _number(i, item.label)) for i, item in enumerate(body.labels)]
+    else:
+        names = _class_names(schema)
+        items = [
+            (item.request_id, _binary(names, i, item.label)) for i, item in enumerate(body.labels)
+        ]
     outcomes = await asyncio.to_thread(
         record_labels, state.engine, items, received_at=state.clock.now()
     )

@@ -127,17 +127,24 @@ async def _answered_before(
         return {}
     logged = await state.writer.find_logged(client_ids)
     return {
-        client_ids[rid]: Prediction(
-            request_id=rid,
-            probability=row.score,
-            label=row.label,
-            model_version=row.model_version,
-            # Client ids never end with ":shadow" (the request model refuses them), so the
-            # stored row is one that an arm answered.
-            variant=cast(Arm, row.variant),
-        )
+        # Client ids never end with ":shadow" (the request model refuses them), so the stored
+        # row is one that an arm answered.
+        client_ids[rid]: _answer(row, cast(Arm, row.variant))
         for rid, row in logged.items()
     }
+
+
+def _answer(row: PredictionRow, variant: Arm) -> Prediction:
+    """The answer of a logged row: a regression model's row has no class (``label`` None)."""
+    classified = row.label is not None
+    return Prediction(
+        request_id=row.request_id,
+        prediction=row.score,
+        probability=row.score if classified else None,
+        label=row.label,
+        model_version=row.model_version,
+        variant=variant,
+    )
 
 
 def _count_unseen(state: ServingState, features: list[dict[str, Any]]) -> None:
@@ -161,6 +168,7 @@ def _log_rows(
 ) -> list[PredictionRow]:
     """The rows to log; ``parents`` are the request ids that shadow rows shadow, by row."""
     parent_ids: Sequence[str | None] = [None] * len(ids) if parents is None else parents
+    regression = served.is_regression
     return [
         PredictionRow(
             request_id=request_id,
@@ -169,7 +177,7 @@ def _log_rows(
             variant=variant,
             features=record,
             score=score,
-            label=int(score >= served.threshold),
+            label=None if regression else int(score >= served.threshold),
             latency_ms=latency_ms,
             entity_id=row.entity_value(),
             parent_request_id=parent,
@@ -276,13 +284,7 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
             state.metrics.scoring_calls.labels(arm, "ok").inc()
             _count_unseen(state, features)
             for i, row in zip(positions, logged, strict=True):
-                answers[i] = Prediction(
-                    request_id=row.request_id,
-                    probability=row.score,
-                    label=row.label,
-                    model_version=row.model_version,
-                    variant=arm,
-                )
+                answers[i] = _answer(row, arm)
             state.metrics.predictions.labels(str(served.version), arm).inc(len(positions))
 
         # Both arms at once: scored one after the other, the challenger's rows would wait for
