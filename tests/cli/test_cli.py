@@ -52,7 +52,11 @@ def test_cli_init_writes_schema_and_data_path(workdir, capsys):
     assert document["schema"]["entity_id"] == "user"
     assert document["schema"]["features"]["plan"]["kind"] == "categorical"
     assert document["schema"]["features"]["minutes"]["kind"] == "numeric"
-    assert "2 features (1 numeric, 1 categorical)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "2 features (1 numeric, 1 categorical)" in printed
+    assert f"(binary classification, positive class {document['schema']['positive_label']!r})" in (
+        printed
+    )
 
 
 def test_cli_init_refuses_to_overwrite_without_force(workdir, capsys):

@@ -18,6 +18,7 @@ from driftwarden.cli.commands import (
     alerts,
     dashboard,
     demo,
+    example,
     init,
     models,
     monitor,
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     for module in (
         init, train, models, serve, monitor, alerts, retrain, abtests, simulate, traffic,
-        dashboard, demo,
+        dashboard, demo, example,
     ):  # fmt: skip
         module.add_parser(verbs)
     return parser

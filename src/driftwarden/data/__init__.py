@@ -6,14 +6,42 @@ scenarios to inject into generated traffic.
 * :mod:`~driftwarden.data.generator`: :class:`RowGenerator` and its ground truth
   :class:`LabelModel`;
 * :mod:`~driftwarden.data.scenarios`: drift scenarios over time, each with an exact record of
-  what it injected (:class:`Injection`), and :func:`compose`.
+  what it injected (:class:`Injection`), and :func:`compose`;
+* :mod:`~driftwarden.data.houses`, :mod:`~driftwarden.data.price_model` and
+  :mod:`~driftwarden.data.house_scenarios`: the house-price example for regression, generated
+  houses (:class:`HouseGenerator`, :func:`write_houses`) priced by a known ground truth
+  (:class:`PriceModel`), with drift of their own (:func:`house_scenario`).
 
 Frames go in and out; this layer knows columns by name and needs no feature schema.
 """
 
 from driftwarden.data.files import SUPPORTED_SUFFIXES, read_table
 from driftwarden.data.generator import DEFAULT_BANDWIDTH, RowGenerator
+from driftwarden.data.house_scenarios import (
+    HOUSE_SCENARIOS,
+    NewNeighbourhood,
+    SizeShift,
+    house_scenario,
+)
+from driftwarden.data.houses import (
+    BATHROOMS_PER_SQFT,
+    BEDROOMS_PER_SQFT,
+    HOUSE_COLUMNS,
+    HOUSE_TIME,
+    HouseGenerator,
+    generate_houses,
+    write_houses,
+)
 from driftwarden.data.labels import MISSING_LEVEL, LabelModel
+from driftwarden.data.price_model import (
+    CONDITION_LEVELS,
+    HOUSE_CATEGORICAL,
+    HOUSE_ID,
+    HOUSE_NUMERIC,
+    HOUSE_TARGET,
+    NEIGHBOURHOOD_EFFECTS,
+    PriceModel,
+)
 from driftwarden.data.scenarios import (
     ClassBalance,
     Composition,
@@ -24,6 +52,7 @@ from driftwarden.data.scenarios import (
     GradualShift,
     Injection,
     NewCategory,
+    PriceShift,
     Scenario,
     Seasonal,
     SuddenShift,
@@ -42,8 +71,19 @@ from driftwarden.data.telco import (
 )
 
 __all__ = [
+    "BATHROOMS_PER_SQFT",
+    "BEDROOMS_PER_SQFT",
+    "CONDITION_LEVELS",
     "DEFAULT_BANDWIDTH",
+    "HOUSE_CATEGORICAL",
+    "HOUSE_COLUMNS",
+    "HOUSE_ID",
+    "HOUSE_NUMERIC",
+    "HOUSE_SCENARIOS",
+    "HOUSE_TARGET",
+    "HOUSE_TIME",
     "MISSING_LEVEL",
+    "NEIGHBOURHOOD_EFFECTS",
     "SUPPORTED_SUFFIXES",
     "TELCO_CATEGORICAL",
     "TELCO_ID",
@@ -57,17 +97,25 @@ __all__ = [
     "DurationLike",
     "Effect",
     "GradualShift",
+    "HouseGenerator",
     "Injection",
     "LabelModel",
     "NewCategory",
+    "NewNeighbourhood",
+    "PriceModel",
+    "PriceShift",
     "RowGenerator",
     "Scenario",
     "Seasonal",
+    "SizeShift",
     "SuddenShift",
     "TimeLike",
     "Times",
     "binary_target",
     "compose",
+    "generate_houses",
+    "house_scenario",
     "load_telco",
     "read_table",
+    "write_houses",
 ]

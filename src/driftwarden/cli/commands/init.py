@@ -71,9 +71,13 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:  # noqa: AR
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(_HEADER + tomli_w.dumps(document), encoding="utf-8")
     numeric, categorical = len(schema.numeric_features), len(schema.categorical_features)
+    task = (
+        "regression"
+        if schema.is_regression
+        else f"binary classification, positive class {schema.positive_label!r}"
+    )
     print(
         f"wrote {output}: {len(frame):,} rows of {source}; {len(schema.features)} features "
-        f"({numeric} numeric, {categorical} categorical); target {schema.target!r} "
-        f"(positive class {schema.positive_label!r})"
+        f"({numeric} numeric, {categorical} categorical); target {schema.target!r} ({task})"
     )
     return 0

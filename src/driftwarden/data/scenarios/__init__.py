@@ -16,6 +16,7 @@ Seasonal          a numeric feature, by ``amplitude * sin(2 pi (t - start) / per
 NewCategory       a categorical feature: a new level takes a given share of the rows
 ConceptDrift      only the labels: they are redrawn from a changed label model
 ClassBalance      the positive rate: rows are swapped for rows of the other class
+PriceShift        only a numeric target: it is multiplied by a factor (a market moves)
 ================  ======================================================================
 
 The three numeric scenarios and :class:`NewCategory` change features only, leaving the labels as
@@ -44,6 +45,7 @@ from driftwarden.data.scenarios._common import DurationLike, TimeLike, Times
 from driftwarden.data.scenarios.base import Composition, DriftKind, Injection, Scenario, compose
 from driftwarden.data.scenarios.features import GradualShift, NewCategory, Seasonal, SuddenShift
 from driftwarden.data.scenarios.label_shifts import ClassBalance, ConceptDrift, Effect
+from driftwarden.data.scenarios.price_shift import PriceShift
 
 __all__ = [
     "ClassBalance",
@@ -55,6 +57,7 @@ __all__ = [
     "GradualShift",
     "Injection",
     "NewCategory",
+    "PriceShift",
     "Scenario",
     "Seasonal",
     "SuddenShift",
