@@ -255,10 +255,25 @@ def test_register_outside_a_git_working_dir_tags_an_unknown_commit(
 def test_load_refuses_a_version_of_a_task_it_does_not_know(registry, trained):
     reg, _ = registry
     reg.register(trained)
-    reg._client.set_model_version_tag("churn", "1", "driftwarden.task", "regression")
+    reg._client.set_model_version_tag("churn", "1", "driftwarden.task", "ranking")
     with pytest.raises(
         RegistryError,
-        match=r"version 1 of model 'churn' was trained for task 'regression', which this "
-        r"driftwarden does not know \(it knows 'binary_classification'\); upgrade driftwarden",
+        match=r"version 1 of model 'churn' was trained for task 'ranking', which this "
+        r"driftwarden does not know \(it knows 'binary_classification', 'regression'\); "
+        r"upgrade driftwarden",
+    ):
+        reg.load()
+
+
+def test_load_refuses_a_classifier_tagged_as_a_regression(registry, trained):
+    reg, _ = registry
+    reg.register(trained)
+    reg._client.set_model_version_tag("churn", "1", "driftwarden.task", "regression")
+    assert reg.get_version(1).task == "regression"
+    with pytest.raises(
+        RegistryError,
+        match=r"version 1 of model 'churn' disagrees with itself on its task: it is tagged "
+        r"'regression', its schema is for 'binary_classification' and its model is a "
+        r"classifier, so it was changed outside driftwarden",
     ):
         reg.load()

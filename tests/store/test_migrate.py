@@ -331,9 +331,7 @@ def test_the_running_indexes_are_unique_and_hold_running_rows_only(migrated: Eng
     assert "status" in definition
 
 
-def test_upgrade_from_0007_keeps_integer_labels_and_takes_regression_rows(
-    engine: Engine, make_row
-):
+def test_upgrade_from_0007_keeps_integer_labels_and_takes_regression_rows(engine: Engine, make_row):
     upgrade(engine, "0007")
     insert_rows(engine, [make_row(1), make_row(2)])
     at = make_row(1).created_at + timedelta(hours=1)

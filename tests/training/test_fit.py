@@ -8,6 +8,7 @@ from sklearn.metrics import roc_auc_score
 from driftwarden.core.errors import ConfigError, DataError, SchemaMismatchError
 from driftwarden.data.telco import TELCO_ID, TELCO_TARGET, load_telco
 from driftwarden.schema import infer_schema
+from driftwarden.stats.metrics import ClassificationMetrics
 from driftwarden.training import ModelParams, data_hash, predict_scores, train
 
 
@@ -88,6 +89,8 @@ def test_train_runs_on_a_second_dataset_with_other_columns():
     result = train(frame, schema, holdout="time", params=ModelParams(max_iter=100))
     assert schema.positive_label == "yes"
     assert set(result.profile.kinds) == {"income", "debt_ratio", "region"}
+    assert isinstance(result.metrics, ClassificationMetrics)
+    assert result.metrics.roc_auc is not None
     assert result.metrics.roc_auc > 0.6
     assert result.holdout == "time"
 
@@ -276,9 +279,25 @@ def test_train_carries_the_task_of_the_schema():
 
 def test_train_refuses_a_task_that_is_not_supported_before_reading_the_data():
     frame, schema = _loans()
-    with pytest.raises(ConfigError, match="task 'regression' is not supported yet") as info:
+    with pytest.raises(ConfigError, match="task 'ranking' is not supported") as info:
+        train(frame.iloc[:0], schema, params=ModelParams(task="ranking"))
+    assert info.value.key == "task"
+
+
+def test_train_refuses_params_of_another_task_than_the_schemas():
+    frame, schema = _loans()
+    with pytest.raises(
+        ConfigError, match="task 'regression', but the schema is for 'binary_classification'"
+    ) as info:
         train(frame.iloc[:0], schema, params=ModelParams(task="regression"))
     assert info.value.key == "task"
+
+
+def test_train_fills_in_the_schemas_task_in_the_logged_params():
+    frame, schema = _loans()
+    result = train(frame, schema, params=ModelParams(max_iter=10))
+    assert result.params.task == "binary_classification"
+    assert result.params.max_iter == 10
 
 
 def test_importances_on_a_large_holdout_use_a_seeded_sample(telco, telco_result):

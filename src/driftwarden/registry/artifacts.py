@@ -71,10 +71,18 @@ def _profile_bytes(result: TrainingResult) -> bytes:
 def version_tags(result: TrainingResult, *, commit: str | None, trained_at: str) -> dict[str, str]:
     """Tags stored on the registered version, so ``models list`` needs no artifact download.
 
-    Every key starts with :data:`TAG_PREFIX`. Besides the data (hash, row counts), the holdout
-    metrics, the task, the training time and the commit of the working directory, they hold:
+    Every key starts with :data:`TAG_PREFIX`. Besides the data (hash, row counts), the task
+    (``binary_classification`` or ``regression``), the training time and the commit of the
+    working directory, they hold:
 
-    * ``metric.estimated_<name>``: the holdout metrics estimated from the scores alone (CBPE);
+    * ``metric.<name>``: each holdout metric that is a number (a float) on this holdout. For a
+      classifier ``roc_auc``, ``accuracy``, ``precision``, ``recall``, ``f1``, ``log_loss``,
+      ``brier`` and more (:class:`~driftwarden.stats.metrics.ClassificationMetrics`); for a
+      regressor ``rmse``, ``mae``, ``r2``, ``mape``, ``mean_target`` and ``mean_prediction``
+      (:class:`~driftwarden.stats.metrics.RegressionMetrics`). An undefined metric (ROC AUC of
+      one class, R² of a constant target, MAPE with a zero target) has no tag;
+    * ``metric.estimated_<name>``: a classifier's holdout metrics estimated from the scores
+      alone (CBPE); a regressor has none;
     * ``param.<name>``: each model parameter (:class:`~driftwarden.training.ModelParams`);
     * ``top_importances``: the five most important features and their importance, as compact
       JSON (``{"Contract":0.0712,...}``), rounded to four significant digits;

@@ -49,7 +49,7 @@ from driftwarden.registry.artifacts import (
 )
 from driftwarden.schema import FeatureSchema, Task
 from driftwarden.stats import ReferenceProfile
-from driftwarden.training import TrainingResult
+from driftwarden.training import TrainingResult, is_regression_model
 
 __all__ = ["LoadedModel", "ModelRegistry", "ModelVersionInfo"]
 
@@ -74,6 +74,12 @@ class ModelVersionInfo:
     metrics: dict[str, float]
     tags: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def task(self) -> str:
+        """The version's learning task, from its ``task`` tag (``"binary_classification"`` for
+        a version registered before tasks were tagged)."""
+        return self.tags.get("task", "binary_classification")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types."""
         return {
@@ -96,6 +102,11 @@ class LoadedModel:
     profile: ReferenceProfile
     run_id: str
     aliases: tuple[str, ...]
+
+    @property
+    def task(self) -> Task:
+        """The learning task: ``"binary_classification"`` or ``"regression"`` (the schema's)."""
+        return self.schema.task
 
 
 @contextlib.contextmanager
@@ -347,7 +358,8 @@ class ModelRegistry:
             No such version, or the alias points nowhere.
         RegistryError
             The version was trained for a task this driftwarden does not know (its ``task``
-            tag), or its files cannot be read.
+            tag), its task tag, schema and model disagree on the task (a classifier tagged or
+            described as a regression, say), or its files cannot be read.
         """
         ref = self.champion if ref is None else ref
         if isinstance(ref, int) or str(ref).isdigit():
@@ -376,6 +388,18 @@ class ModelRegistry:
             folder = self._client.download_artifacts(info.run_id, ARTIFACT_DIR, tmp)
             schema = FeatureSchema.from_json(Path(folder, SCHEMA_FILE).read_text("utf-8"))
             profile = ReferenceProfile.from_json(Path(folder, PROFILE_FILE).read_text("utf-8"))
+        # Scores mean different things by task (a probability or a predicted value), and so do
+        # the monitor's metrics: a version whose parts disagree would be served as what it isn't.
+        regressor = is_regression_model(model)
+        if (task is not None and task != schema.task) or regressor != schema.is_regression:
+            tagged = "untagged" if task is None else f"tagged {task!r}"
+            raise RegistryError(
+                f"version {info.version} of model {self.name!r} disagrees with itself on its "
+                f"task: it is {tagged}, its schema is for {schema.task!r} and its model is "
+                f"{'a regressor' if regressor else 'a classifier'}, so it was changed outside "
+                "driftwarden; register it again (driftwarden train), or promote or load another "
+                "version"
+            )
         return LoadedModel(info.version, model, schema, profile, info.run_id, info.aliases)
 
     def load_profile(self, version: int) -> ReferenceProfile:

@@ -5,7 +5,8 @@ any window against it to get a :class:`DriftReport` of per-feature verdicts and 
 Champion/challenger tests (:func:`two_proportion_test`, :func:`mcnemar_test`,
 :func:`bootstrap_auc_difference`, :func:`delong_test`) compare two models' metrics.
 :func:`numeric_histogram` and :func:`categorical_histogram` put a window beside its reference for a
-chart; :func:`roc_curve` gives the points of a ROC curve.
+chart; :func:`roc_curve` gives the points of a ROC curve. :func:`classification_metrics` and
+:func:`regression_metrics` grade a model's predictions against true labels or values.
 The formulas are written down in each module and in ``docs/statistics.md``.
 """
 
@@ -33,7 +34,17 @@ from driftwarden.stats.histogram import (
 )
 from driftwarden.stats.jensen_shannon import jensen_shannon_distance
 from driftwarden.stats.ks import ks_p_value
-from driftwarden.stats.metrics import RocCurve, roc_curve
+from driftwarden.stats.metrics import (
+    CLASSIFICATION_METRICS,
+    REGRESSION_METRICS,
+    ClassificationMetrics,
+    RegressionMetrics,
+    RocCurve,
+    classification_metrics,
+    lower_is_better,
+    regression_metrics,
+    roc_curve,
+)
 from driftwarden.stats.profile import (
     CategoricalProfile,
     NumericProfile,
@@ -50,12 +61,15 @@ from driftwarden.stats.result import (
 from driftwarden.stats.streaming import Adwin
 
 __all__ = [
+    "CLASSIFICATION_METRICS",
     "DEFAULT_EPS",
     "DEFAULT_THRESHOLDS",
+    "REGRESSION_METRICS",
     "Adwin",
     "ArmComparison",
     "CategoricalHistogram",
     "CategoricalProfile",
+    "ClassificationMetrics",
     "ColumnMismatchError",
     "DriftConfig",
     "DriftReport",
@@ -68,6 +82,7 @@ __all__ = [
     "NumericHistogram",
     "NumericProfile",
     "ReferenceProfile",
+    "RegressionMetrics",
     "RocCurve",
     "Severity",
     "StatsError",
@@ -75,14 +90,17 @@ __all__ = [
     "bootstrap_auc_difference",
     "categorical_histogram",
     "chi2_goodness_of_fit",
+    "classification_metrics",
     "compare",
     "delong_test",
     "estimated_metrics",
     "jensen_shannon_distance",
     "ks_p_value",
+    "lower_is_better",
     "mcnemar_test",
     "numeric_histogram",
     "population_stability_index",
+    "regression_metrics",
     "roc_curve",
     "two_proportion_test",
 ]

@@ -1,17 +1,22 @@
-"""Binary classification metrics from labels and positive-class probabilities.
+"""Model quality metrics: binary classification from labels and positive-class probabilities,
+regression from true and predicted values.
 
 One call computes every metric the monitor tracks for a window of labelled predictions, with
 definitions that match scikit-learn's (``zero_division=0`` for precision, recall and F1; average
-ranks for tied scores in ROC AUC), so numbers logged at training time and numbers computed on live
-feedback can be compared directly. :func:`roc_curve` gives the points of the ROC curve, as
-scikit-learn's ``roc_curve`` does, thinned to a size a chart can draw.
+ranks for tied scores in ROC AUC; RMSE, MAE, R² and MAPE as its ``root_mean_squared_error``,
+``mean_absolute_error``, ``r2_score`` and ``mean_absolute_percentage_error``), so numbers logged
+at training time and numbers computed on live feedback can be compared directly.
+:func:`roc_curve` gives the points of the ROC curve, as scikit-learn's ``roc_curve`` does, thinned
+to a size a chart can draw. :data:`CLASSIFICATION_METRICS` and :data:`REGRESSION_METRICS` name
+the headline metrics of each task, and :func:`lower_is_better` says which way each one improves.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,9 +25,86 @@ from scipy.stats import rankdata
 from driftwarden.stats._validation import as_1d_float
 from driftwarden.stats.errors import InsufficientDataError, StatsError
 
-__all__ = ["ClassificationMetrics", "RocCurve", "classification_metrics", "roc_curve"]
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+    "ClassificationMetrics",
+    "RegressionMetrics",
+    "RocCurve",
+    "classification_metrics",
+    "lower_is_better",
+    "regression_metrics",
+    "roc_curve",
+]
 
 _MAX_SHOWN: Final = 5
+
+CLASSIFICATION_METRICS: Final[tuple[str, ...]] = (
+    "roc_auc",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "log_loss",
+    "brier",
+)
+"""The quality metrics of a binary classifier, fields of :class:`ClassificationMetrics`.
+
+The headline metric first. The other fields (counts, threshold, rates) describe the window
+rather than grade the model.
+"""
+
+REGRESSION_METRICS: Final[tuple[str, ...]] = ("rmse", "mae", "r2", "mape")
+"""The quality metrics of a regression model, fields of :class:`RegressionMetrics`.
+
+The headline metric first. ``mean_target`` and ``mean_prediction`` describe the window rather
+than grade the model.
+"""
+
+# Errors and losses: a model improves as they fall. Every other metric above rises.
+_LOWER_IS_BETTER: Final = frozenset({"rmse", "mae", "mape", "log_loss", "brier"})
+# Prefixes under which the registry stores the same metrics (training rows, CBPE estimates).
+_PREFIXES: Final = ("train_", "estimated_")
+
+
+def lower_is_better(metric: str) -> bool:
+    """Whether a smaller value of ``metric`` means a better model.
+
+    Parameters
+    ----------
+    metric : str
+        A name from :data:`CLASSIFICATION_METRICS` or :data:`REGRESSION_METRICS`, optionally
+        prefixed ``train_`` or ``estimated_`` (as the registry stores metrics of the training
+        rows and estimates from scores).
+
+    Returns
+    -------
+    bool
+        True for errors and losses (``rmse``, ``mae``, ``mape``, ``log_loss``, ``brier``); False
+        for scores that rise with quality (``roc_auc``, ``accuracy``, ``precision``, ``recall``,
+        ``f1``, ``r2``).
+
+    Raises
+    ------
+    StatsError
+        ``metric`` is not a known quality metric: a direction cannot be guessed, and guessing
+        wrong would turn a gate upside down.
+
+    Examples
+    --------
+    >>> lower_is_better("rmse"), lower_is_better("r2"), lower_is_better("train_roc_auc")
+    (True, False, False)
+    """
+    name = metric
+    for prefix in _PREFIXES:
+        name = name.removeprefix(prefix)
+    if name not in CLASSIFICATION_METRICS and name not in REGRESSION_METRICS:
+        raise StatsError(
+            f"unknown metric {metric!r}: a direction is known for the classification metrics "
+            f"{', '.join(CLASSIFICATION_METRICS)} and the regression metrics "
+            f"{', '.join(REGRESSION_METRICS)}"
+        )
+    return name in _LOWER_IS_BETTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +176,7 @@ class ClassificationMetrics:
         >>> m.to_dict()["roc_auc"] is None
         True
         """
-        out: dict[str, int | float | None] = {}
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if value is None:
-                out[field.name] = None
-            elif isinstance(value, bool | int | np.integer):
-                out[field.name] = int(value)
-            else:
-                number = float(value)
-                out[field.name] = number if math.isfinite(number) else None
-        return out
+        return _plain(self)
 
 
 def classification_metrics(
@@ -249,6 +321,253 @@ def _roc_auc(
     ranks = np.asarray(rankdata(probs, method="average"), dtype=np.float64)
     u_statistic = float(np.sum(ranks[labels])) - n_positive * (n_positive + 1) / 2.0
     return u_statistic / (n_positive * n_negative)
+
+
+@dataclass(frozen=True, slots=True)
+class RegressionMetrics:
+    """Metrics of predicted values against true values.
+
+    Attributes
+    ----------
+    n : int
+        Number of labelled predictions.
+    rmse : float
+        Root mean squared error, in the target's unit.
+    mae : float
+        Mean absolute error, in the target's unit.
+    r2 : float or None
+        Coefficient of determination: the share of the target's variance the predictions
+        explain (1 is perfect, 0 is no better than predicting the mean, below 0 is worse).
+        ``None`` when the true values have no variance (all equal) or ``n < 2``, since the
+        share of nothing is undefined.
+    mape : float or None
+        Mean absolute percentage error, as a fraction (0.12 is 12 %, as scikit-learn reports
+        it). ``None`` when any true value is 0, since its percentage error is undefined.
+    mean_target : float
+        Mean of the true values.
+    mean_prediction : float
+        Mean of the predicted values; beside ``mean_target`` it shows a bias at a glance.
+    """
+
+    n: int
+    rmse: float
+    mae: float
+    r2: float | None
+    mape: float | None
+    mean_target: float
+    mean_prediction: float
+
+    def to_dict(self) -> dict[str, int | float | None]:
+        """Return the metrics as plain Python values, ready for JSON.
+
+        Returns
+        -------
+        dict of str to int, float or None
+            One entry per field, in field order: ``n`` an ``int``, the metrics ``float``, and an
+            undefined metric (``r2`` or ``mape`` as above, or any non-finite value) ``None``,
+            so the result never contains NaN or infinity.
+
+        Examples
+        --------
+        >>> d = regression_metrics([0.0, 2.0], [1.0, 2.0]).to_dict()
+        >>> d["n"], d["mae"], d["r2"], d["mape"], d["mean_prediction"]
+        (2, 0.5, 0.5, None, 1.5)
+        """
+        return _plain(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RegressionMetrics:
+        """Inverse of :meth:`to_dict`.
+
+        Parameters
+        ----------
+        data : mapping
+            Every field of the class; other keys are ignored (a stored document may carry
+            more). ``r2`` and ``mape`` may be ``None``; ``None`` in another metric (a value that
+            was not finite) reads back as NaN.
+
+        Raises
+        ------
+        StatsError
+            A field is missing, or a value is not a number.
+
+        Examples
+        --------
+        >>> m = regression_metrics([1.0, 2.0, 4.0], [1.5, 2.0, 3.0])
+        >>> RegressionMetrics.from_dict(m.to_dict()) == m
+        True
+        """
+        names = [field.name for field in fields(cls)]
+        missing = [name for name in names if name not in data]
+        if missing:
+            raise StatsError(
+                f"regression metrics need the fields {', '.join(names)}; missing "
+                f"{', '.join(missing)}. Pass what RegressionMetrics.to_dict() returned."
+            )
+        try:
+            n = data["n"]
+            if isinstance(n, bool) or int(n) != n:
+                raise TypeError(f"n must be an integer, got {n!r}")
+            return cls(
+                n=int(n),
+                rmse=_number(data, "rmse"),
+                mae=_number(data, "mae"),
+                r2=None if data["r2"] is None else _number(data, "r2"),
+                mape=None if data["mape"] is None else _number(data, "mape"),
+                mean_target=_number(data, "mean_target"),
+                mean_prediction=_number(data, "mean_prediction"),
+            )
+        except (TypeError, ValueError) as exc:
+            raise StatsError(f"unreadable regression metrics: {exc}") from exc
+
+
+def regression_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> RegressionMetrics:
+    r"""Compute the error metrics of predicted values against true values.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n,)
+        True values, finite numbers.
+    y_pred : array-like of shape (n,)
+        Predicted values, finite numbers, one per true value.
+
+    Returns
+    -------
+    RegressionMetrics
+        RMSE, MAE, R², MAPE and the two means.
+
+    Raises
+    ------
+    InsufficientDataError
+        If the inputs are empty.
+    StatsError
+        If an input is not one-dimensional or not numeric (booleans included), the lengths
+        differ, or a value is NaN or infinite.
+
+    Notes
+    -----
+    With errors :math:`e_i = y_i - \hat y_i` over :math:`n` rows and :math:`ar y` the mean of
+    the true values:
+
+    * RMSE :math:`= \sqrt{rac{1}{n}\sum_i e_i^2}`, MAE :math:`= rac{1}{n}\sum_i |e_i|`.
+    * :math:`R^2 = 1 - \sum_i e_i^2 / \sum_i (y_i - ar y)^2`. Undefined, and reported as
+      ``None``, when every :math:`y_i` is equal (the denominator is 0) or :math:`n < 2`.
+      scikit-learn's ``r2_score`` returns 1.0 or 0.0 there instead (``force_finite``), which
+      would read as a perfect or a useless model on a window that says neither.
+    * MAPE :math:`= rac{1}{n}\sum_i |e_i| / |y_i|`, a fraction. Undefined, and reported as
+      ``None``, when any :math:`y_i = 0`: scikit-learn divides by its machine epsilon instead,
+      which turns one zero target into an error of about :math:`10^{15}`. Other targets that
+      are not zero are taken as they are (scikit-learn clips :math:`|y_i|` at that epsilon,
+      which only differs below :math:`2.2 	imes 10^{-16}`).
+
+    Each equals scikit-learn's ``root_mean_squared_error``, ``mean_absolute_error``,
+    ``r2_score`` and ``mean_absolute_percentage_error`` wherever it is defined.
+
+    Examples
+    --------
+    >>> m = regression_metrics([3.0, -0.5, 2.0, 7.0], [2.5, 0.0, 2.0, 8.0])
+    >>> print(m.n, m.mae, round(m.rmse, 4), round(m.r2, 4), round(m.mape, 4))
+    4 0.5 0.6124 0.9486 0.3274
+    >>> regression_metrics([5.0, 5.0], [4.0, 6.0]).r2 is None
+    True
+    """
+    actual = _as_values(y_true, "y_true")
+    predicted = _as_values(y_pred, "y_pred")
+    if actual.shape[0] != predicted.shape[0]:
+        raise StatsError(
+            f"y_true and y_pred must have the same length; got {actual.shape[0]} true values "
+            f"and {predicted.shape[0]} predictions. Pass one prediction per labelled row."
+        )
+    n = int(actual.shape[0])
+    if n == 0:
+        raise InsufficientDataError(
+            "regression metrics need at least one labelled prediction; got 0 rows."
+        )
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        absolute = np.abs(actual - predicted)
+        errors, error_exponent = _sum_of_squares(absolute)
+        rmse = float(np.ldexp(math.sqrt(errors / n), error_exponent))
+        r2: float | None = None
+        if n >= 2 and float(np.ptp(actual)) > 0.0:
+            spread, spread_exponent = _sum_of_squares(np.abs(actual - np.mean(actual)))
+            if spread > 0.0:
+                ratio = np.ldexp(errors / spread, 2 * (error_exponent - spread_exponent))
+                r2 = float(1.0 - ratio)
+        mape: float | None = None
+        if np.all(actual != 0.0):
+            mape = float(np.mean(absolute / np.abs(actual)))
+    return RegressionMetrics(
+        n=n,
+        rmse=rmse,
+        mae=float(np.mean(absolute)),
+        r2=r2,
+        mape=mape,
+        mean_target=float(np.mean(actual)),
+        mean_prediction=float(np.mean(predicted)),
+    )
+
+
+def _sum_of_squares(values: NDArray[np.float64]) -> tuple[float, int]:
+    """The sum of squares of non-negative ``values`` as ``(total, k)``: it is ``total * 4**k``.
+
+    The values are divided by the power of two ``2**k`` nearest above the largest before they
+    are squared, so that values near 1e-160 or 1e160 neither vanish nor overflow when squared.
+    A power of two divides exactly, so within the ordinary range the result is bit for bit
+    the plain sum of squares.
+    """
+    top = float(values.max())
+    if top == 0.0 or not math.isfinite(top):
+        return top, 0
+    exponent = math.frexp(top)[1]
+    return float(np.sum(np.square(np.ldexp(values, -exponent)))), exponent
+
+
+def _plain(metrics: ClassificationMetrics | RegressionMetrics) -> dict[str, int | float | None]:
+    """The fields of ``metrics`` as JSON values: ints, finite floats, None for the rest."""
+    out: dict[str, int | float | None] = {}
+    for field in fields(metrics):
+        value = getattr(metrics, field.name)
+        if value is None:
+            out[field.name] = None
+        elif isinstance(value, bool | int | np.integer):
+            out[field.name] = int(value)
+        else:
+            number = float(value)
+            out[field.name] = number if math.isfinite(number) else None
+    return out
+
+
+def _number(data: Mapping[str, Any], name: str) -> float:
+    """``data[name]`` as a float; None (a value that was not finite) as NaN."""
+    value = data[name]
+    if isinstance(value, bool | str):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return math.nan if value is None else float(value)
+
+
+def _as_values(values: ArrayLike, name: str) -> NDArray[np.float64]:
+    array = _as_1d(values, name)
+    expected = f"{name} must hold numbers (the target's values)"
+    if array.dtype.kind == "b":
+        raise StatsError(
+            f"{expected}; got booleans. Regression metrics compare numbers; for two classes "
+            "use classification_metrics."
+        )
+    if array.dtype.kind not in "iuf":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise StatsError(f"{expected}; got an array of dtype {array.dtype}.") from exc
+    numbers = array.astype(np.float64, copy=False)
+    for kind, bad in (("NaN", np.isnan(numbers)), ("infinite", np.isinf(numbers))):
+        count = int(np.count_nonzero(bad))
+        if count:
+            first = int(np.flatnonzero(bad)[0])
+            raise StatsError(
+                f"{name} must be finite numbers; got {count} {kind} value(s), the first at "
+                f"index {first}. Drop or impute those rows first."
+            )
+    return numbers
 
 
 @dataclass(frozen=True, slots=True)

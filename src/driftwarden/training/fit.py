@@ -5,6 +5,11 @@ metrics, the reference profile of the training rows and of the model's scores, f
 importances, and a hash and row count of the data. It registers nothing itself, so a training
 that fails part-way leaves no trace in the registry.
 
+The schema's task decides the model: a binary classifier, whose scores are probabilities of the
+positive class and whose metrics are :class:`~driftwarden.stats.metrics.ClassificationMetrics`,
+or a regressor, whose scores are its predicted values and whose metrics are
+:class:`~driftwarden.stats.metrics.RegressionMetrics`.
+
 The schema is the contract: the model reads its features and nothing else (other columns of the
 data are ignored, and reported), and the data must agree with what the schema declares about it
 (see :func:`train`, Notes).
@@ -15,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -25,18 +30,20 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from driftwarden.core.errors import DataError, SchemaMismatchError
-from driftwarden.schema import FeatureSchema, parse_times
+from driftwarden.schema import DISTINCT_REGRESSION_VALUES, FeatureSchema, Task, parse_times
 from driftwarden.stats import EstimatedMetrics, ReferenceProfile, estimated_metrics
-from driftwarden.stats.metrics import ClassificationMetrics
+from driftwarden.stats.metrics import ClassificationMetrics, RegressionMetrics
 from driftwarden.training.evaluate import (
     binary_labels,
+    check_metric,
     evaluate,
     feature_importances,
     predict_scores,
+    regression_target,
 )
 from driftwarden.training.pipeline import ModelParams, build_pipeline
 
-__all__ = ["Holdout", "TrainingResult", "data_hash", "train", "train_on_split"]
+__all__ = ["Holdout", "TrainingResult", "data_hash", "holdout_metric", "train", "train_on_split"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,19 +52,27 @@ Progress = Callable[[str], None]
 
 # Each class needs this many rows so that both splits hold it and the holdout AUC means something.
 _MIN_ROWS_PER_CLASS = 10
+# A regression needs this many rows, so that the holdout holds a few and its R² means something.
+_MIN_ROWS_REGRESSION = 20
 # Offending values named per column in an error.
 _SHOWN = 5
 
 
 @dataclass(frozen=True, slots=True)
 class TrainingResult:
-    """A fitted model version and the evidence that goes with it."""
+    """A fitted model version and the evidence that goes with it.
+
+    ``metrics`` (holdout) and ``train_metrics`` (training rows) are
+    :class:`~driftwarden.stats.metrics.ClassificationMetrics` for a classifier and
+    :class:`~driftwarden.stats.metrics.RegressionMetrics` for a regressor; ``profile``'s
+    prediction profile is of the holdout scores: probabilities, or predicted values.
+    """
 
     model: Pipeline
     schema: FeatureSchema
     params: ModelParams
-    metrics: ClassificationMetrics
-    train_metrics: ClassificationMetrics
+    metrics: ClassificationMetrics | RegressionMetrics
+    train_metrics: ClassificationMetrics | RegressionMetrics
     profile: ReferenceProfile
     importances: dict[str, float]
     data_hash: str
@@ -68,13 +83,35 @@ class TrainingResult:
     ignored_columns: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     #: Performance estimated from the holdout scores alone (CBPE): what a monitor's estimate on
-    #: healthy traffic should read, including the model's own miscalibration.
+    #: healthy traffic should read, including the model's own miscalibration. Classifiers only:
+    #: None for a regressor, whose errors its predictions alone cannot estimate.
     estimated: EstimatedMetrics | None = None
 
     @property
-    def task(self) -> str:
-        """The learning task of the model (``"binary_classification"``)."""
-        return self.params.task
+    def task(self) -> Task:
+        """The learning task of the model: the schema's (``"binary_classification"`` or
+        ``"regression"``)."""
+        return self.schema.task
+
+
+def holdout_metric(result: TrainingResult, name: str) -> float | None:
+    """One holdout metric of ``result`` by name (``"roc_auc"``, ``"rmse"``...).
+
+    Returns
+    -------
+    float or None
+        The value; None where the metric is undefined on this holdout (ROC AUC of one class,
+        R² of a constant target, MAPE with a zero target).
+
+    Raises
+    ------
+    ConfigError
+        ``name`` is not a metric of the model's task: the message names the metric, the task
+        and the metrics that task has.
+    """
+    check_metric(name, result.task)
+    value = result.metrics.to_dict()[name]
+    return None if value is None else float(value)
 
 
 def data_hash(frame: pd.DataFrame) -> str:
@@ -89,6 +126,8 @@ def _split(
     frame: pd.DataFrame, labels: np.ndarray[Any, Any], schema: FeatureSchema,
     holdout: Holdout, test_size: float, seed: int,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:  # fmt: skip
+    """Training and holdout positions: the latest rows by time, or a random split (stratified
+    by class for a classifier; a regression target has no classes to stratify)."""
     positions = np.arange(len(frame))
     if holdout == "time":
         if schema.time_column is None or schema.time_column not in frame.columns:
@@ -108,8 +147,9 @@ def _split(
         order = np.argsort(times, kind="stable")
         cut = len(frame) - max(round(len(frame) * test_size), 1)
         return order[:cut], order[cut:]
+    stratify = None if schema.is_regression else labels
     train_idx, test_idx = train_test_split(
-        positions, test_size=test_size, stratify=labels, random_state=seed
+        positions, test_size=test_size, stratify=stratify, random_state=seed
     )
     return np.sort(train_idx), np.sort(test_idx)
 
@@ -131,10 +171,12 @@ def train(
     frame : DataFrame
         Features, the target and optionally the entity id and time columns of the schema.
     schema : FeatureSchema
-        Must name a target; its task must be binary classification.
+        Must name a target. Its task decides the model: a binary classifier, or a regressor.
     params : ModelParams, optional
+        Hyper-parameters; their ``task``, if set, must be the schema's.
     holdout : {"stratified", "time"}
-        A stratified random holdout, or the latest ``test_size`` share by ``schema.time_column``.
+        A random holdout (stratified by class for a classifier; plain random for a regressor),
+        or the latest ``test_size`` share by ``schema.time_column``.
     test_size : float
         Share of rows held out for validation.
     seed : int
@@ -145,10 +187,13 @@ def train(
     Raises
     ------
     ConfigError
-        ``params`` asks for a task that is not supported yet.
+        ``params`` asks for a task that is not supported, or not the schema's.
     DataError
-        No target in the schema, an empty frame, a target that is not binary, too few rows of a
-        class, a time holdout without a time column or with rows without a time.
+        No target in the schema, an empty frame, a time holdout without a time column or with
+        rows without a time. For a classifier: a target that is not binary, too few rows of a
+        class. For a regressor: a target with missing values, values that are not numbers or
+        infinite ones, fewer than :data:`~driftwarden.schema.DISTINCT_REGRESSION_VALUES` distinct
+        values, or fewer than 20 rows.
     SchemaMismatchError
         The frame does not match the schema: a feature column missing, text in a numeric
         column, a time column that holds values that are not times, or values the schema
@@ -179,9 +224,10 @@ def train(
             f"target column {schema.target!r} is not in the data (columns: "
             f"{', '.join(map(str, frame.columns))}); check schema.target"
         )
-    params = params or ModelParams(random_state=seed, task=schema.task)
+    params = params or ModelParams(random_state=seed)
     # Built before any work on the data, so an unsupported task fails first.
     model = build_pipeline(schema, params)
+    params = replace(params, task=schema.task)
     if not 0.0 < test_size < 1.0:
         raise DataError(f"test_size must be between 0 and 1, got {test_size}")
     if len(frame) == 0:
@@ -198,18 +244,12 @@ def train(
     say(f"validating {len(frame):,} rows against the schema ({len(schema.features)} features)")
     data = schema.coerce_frame(frame[[c for c in frame.columns if c in used]])
     _check_declared(schema, data)
-    labels = binary_labels(data[schema.target], schema)
-    counts = np.bincount(labels, minlength=2)
-    if counts.min() < _MIN_ROWS_PER_CLASS:
-        raise DataError(
-            f"each class needs at least {_MIN_ROWS_PER_CLASS} rows to train and validate; "
-            f"found {int(counts[1])} positive and {int(counts[0])} negative"
-        )
+    labels = _labels(data[schema.target], schema)
     features = data[schema.feature_names]
     train_idx, test_idx = _split(data, labels, schema, holdout, test_size, seed)
     x_train, x_test = features.iloc[train_idx], features.iloc[test_idx]
     y_train, y_test = labels[train_idx], labels[test_idx]
-    if len(np.unique(y_test)) < 2 or len(np.unique(y_train)) < 2:
+    if not schema.is_regression and (len(np.unique(y_test)) < 2 or len(np.unique(y_train)) < 2):
         raise DataError(
             "the holdout or the training split holds only one class; use more data or a "
             "stratified holdout"
@@ -233,7 +273,8 @@ def train_on_split(
     seed: int = 0,
     progress: Progress | None = None,
 ) -> TrainingResult:
-    """Fit on one frame and validate on another, with the labels given as 0/1.
+    """Fit on one frame and validate on another, with the labels given as 0/1 for a
+    classifier, as numbers for a regressor.
 
     What retraining uses: the holdout is chosen by the caller (the most recent labelled
     production rows), so that the candidate and the champion are measured on the same rows.
@@ -242,15 +283,20 @@ def train_on_split(
 
     Raises
     ------
+    ConfigError
+        ``params`` asks for a task that is not the schema's.
     DataError
-        An empty split, labels that are not 0/1 or do not match the frames' lengths, or a split
-        with one class only.
+        An empty split, or labels that do not match the frames' lengths. For a classifier:
+        labels that are not 0/1, or a split with one class only. For a regressor: labels that
+        are missing, not numbers or infinite, or a training split with fewer than
+        :data:`~driftwarden.schema.DISTINCT_REGRESSION_VALUES` distinct values.
     SchemaMismatchError
         The frames do not match the schema.
     """
     say = progress or (lambda message: logger.info(message))
-    params = params or ModelParams(random_state=seed, task=schema.task)
+    params = params or ModelParams(random_state=seed)
     model = build_pipeline(schema, params)
+    params = replace(params, task=schema.task)
     say(f"validating {len(train_frame) + len(holdout_frame):,} rows against the schema")
     parts = []
     for name, frame, labels in (
@@ -262,13 +308,19 @@ def train_on_split(
             raise DataError(f"the {name} split has no rows")
         if len(labels) != len(frame):
             raise DataError(f"the {name} split has {len(frame):,} rows but {len(labels):,} labels")
-        if not np.isin(labels, (0, 1)).all():
-            raise DataError(f"the {name} labels must be 0 or 1")
-        if len(np.unique(labels)) < 2:
-            raise DataError(f"the {name} split holds only one class; it needs both")
+        if schema.is_regression:
+            values = regression_target(pd.Series(labels), schema)
+            if name == "training":
+                _check_distinct(values, schema)
+        else:
+            if not np.isin(labels, (0, 1)).all():
+                raise DataError(f"the {name} labels must be 0 or 1")
+            if len(np.unique(labels)) < 2:
+                raise DataError(f"the {name} split holds only one class; it needs both")
+            values = labels.astype(np.int64)
         data = schema.coerce_frame(frame[schema.feature_names])
         _check_declared(schema, data)
-        parts.append((data, labels.astype(np.int64)))
+        parts.append((data, values))
     (x_train, y_train), (x_test, y_test) = parts
     hashed = pd.concat([x_train, x_test], ignore_index=True).assign(
         __label__=np.concatenate([y_train, y_test])
@@ -305,7 +357,8 @@ def _fit_and_validate(
     say("profiling the training data and the model's scores")
     # Scores on the holdout, not on the training rows: a boosted model is over-confident on rows
     # it was fitted on, and production scores look like holdout scores. Comparing live scores with
-    # training-row scores would report prediction drift for a perfectly healthy model.
+    # training-row scores would report prediction drift for a perfectly healthy model. (The same
+    # holds for a regressor's predicted values, which hug the training targets.)
     holdout_scores = predict_scores(model, x_test)
     profile = ReferenceProfile.fit(
         x_train, schema.kinds(), scores=None, ranges=_ranges(schema)
@@ -327,8 +380,42 @@ def _fit_and_validate(
         n_holdout=len(x_test),
         holdout=holdout,
         ignored_columns=ignored,
-        estimated=estimated_metrics(holdout_scores),
+        estimated=None if schema.is_regression else estimated_metrics(holdout_scores),
     )
+
+
+def _labels(target: pd.Series[Any], schema: FeatureSchema) -> np.ndarray[Any, Any]:
+    """The training target: 0/1 for a classifier, float64 values for a regressor, checked."""
+    if schema.is_regression:
+        values = regression_target(target, schema)
+        if len(values) < _MIN_ROWS_REGRESSION:
+            raise DataError(
+                f"regression needs at least {_MIN_ROWS_REGRESSION} labelled rows to train and "
+                f"validate; found {len(values):,}: add rows"
+            )
+        _check_distinct(values, schema)
+        return values
+    labels = binary_labels(target, schema)
+    counts = np.bincount(labels, minlength=2)
+    if counts.min() < _MIN_ROWS_PER_CLASS:
+        raise DataError(
+            f"each class needs at least {_MIN_ROWS_PER_CLASS} rows to train and validate; "
+            f"found {int(counts[1])} positive and {int(counts[0])} negative"
+        )
+    return labels
+
+
+def _check_distinct(values: np.ndarray[Any, Any], schema: FeatureSchema) -> None:
+    """A regression target needs :data:`DISTINCT_REGRESSION_VALUES` distinct values, as in
+    inference."""
+    distinct = int(np.unique(values).size)
+    if distinct < DISTINCT_REGRESSION_VALUES:
+        raise DataError(
+            f"regression target column {schema.target!r} has only {distinct} distinct values, "
+            f"too few for regression (it needs at least {DISTINCT_REGRESSION_VALUES}); for two "
+            "classes set schema.task = 'binary_classification' in driftwarden.toml, otherwise "
+            "check that schema.target names the right column"
+        )
 
 
 def _check_declared(schema: FeatureSchema, data: pd.DataFrame) -> None:

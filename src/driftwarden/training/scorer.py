@@ -4,21 +4,22 @@ A fitted pipeline's ``ColumnTransformer`` and ``OrdinalEncoder`` cost millisecon
 whatever the number of rows (a frame is built, every column is validated and encoded on its
 own), and online serving calls it for a handful of rows at a time. :class:`RowScorer` does the
 same encoding with one dictionary lookup per categorical value, straight into the numeric matrix
-the classifier was fitted on, and calls the fitted classifier itself. The classifier, and so
-every score, is the one the pipeline holds.
+the model was fitted on, and calls the fitted model itself. The model, and so every score, is
+the one the pipeline holds: a binary classifier, whose score is the positive class's
+probability, or a regressor, whose score is its predicted value.
 
 It takes that shortcut only for the pipeline shape :func:`~driftwarden.training.build_pipeline`
 makes, and only after checking, when it is built, that it gives the pipeline's own scores on
 probe rows that cover every known category, an unseen one, missing values and the observed
 numeric range. For any other model, or if the check fails, it scores through the pipeline
-(``schema.coerce_frame`` and ``predict_proba``): slower, never different.
+(``schema.coerce_frame``, then ``predict_proba`` or ``predict``): slower, never different.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -26,19 +27,20 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy.special import expit
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from driftwarden.schema import FeatureSchema
-from driftwarden.training.evaluate import predict_scores
+from driftwarden.training.evaluate import is_regression_model, predict_scores
+from driftwarden.training.pipeline import FINAL_STEP
 
 __all__ = ["RowScorer", "ScoringMethod"]
 
 logger = logging.getLogger(__name__)
 
 Row = Mapping[str, Any]
-ScoringMethod = Literal["trees", "classifier", "pipeline"]
+ScoringMethod = Literal["trees", "classifier", "regressor", "pipeline"]
 
 # The code of a missing value in a tree's lookup table; the codes 0-255 are categories or bins.
 _MISSING = 256
@@ -46,8 +48,9 @@ _MISSING = 256
 # Most rows scored by walking every tree at once; more go through each tree's own walk.
 _WALK_ROWS = 32
 
-# Largest difference from the pipeline's score the shortcut may show on the probe rows. Both
-# paths hand the classifier the same float64 matrix, so in practice the difference is zero.
+# Largest difference from the pipeline's score the shortcut may show on the probe rows, relative
+# to the scores' size where they exceed 1 (a regressor's values may be in the millions). Both
+# paths hand the model the same float64 matrix, so in practice the difference is zero.
 _TOLERANCE = 1e-12
 
 
@@ -73,10 +76,10 @@ class RowScorer:
 
     Attributes
     ----------
-    method : {"trees", "classifier", "pipeline"}
-        How rows are scored: encoded directly and the gradient-boosted trees summed directly;
-        encoded directly and passed to the classifier's ``predict_proba``; or through the whole
-        pipeline.
+    method : {"trees", "classifier", "regressor", "pipeline"}
+        How rows are scored: encoded directly and the gradient-boosted trees summed directly
+        (a classifier's or a regressor's); encoded directly and passed to the classifier's
+        ``predict_proba`` or the regressor's ``predict``; or through the whole pipeline.
     """
 
     def __init__(self, model: Pipeline, schema: FeatureSchema) -> None:
@@ -92,7 +95,7 @@ class RowScorer:
         self.method: ScoringMethod = "pipeline" if self._plan is None else self._plan.method
 
     def score(self, rows: Sequence[Row]) -> NDArray[np.float64]:
-        """Probability of the positive class for each row."""
+        """Each row's score: the positive class's probability, or the predicted value."""
         if not rows:
             return np.empty(0, dtype=np.float64)
         if self._plan is None:
@@ -111,37 +114,46 @@ class RowScorer:
         probe = _probe_rows(self.schema)
         fast = self.score(probe)
         slow = self._score_pipeline(probe)
-        return bool(np.max(np.abs(fast - slow)) <= _TOLERANCE)
+        scale = np.maximum(np.abs(slow), 1.0)
+        return bool(np.all(np.abs(fast - slow) <= _TOLERANCE * scale))
 
 
 class _Plan:
-    """Where each feature goes in the classifier's input, and how categories become codes."""
+    """Where each feature goes in the model's input, and how categories become codes."""
 
     def __init__(
         self,
-        classifier: Any,
+        estimator: Any,
         categorical: list[tuple[str, dict[str, float]]],
         numeric: list[str],
     ) -> None:
-        self.classifier = classifier
+        self.estimator = estimator
+        self.regression = is_regression_model(estimator)
         self.width = len(categorical) + len(numeric)
-        self._trees = _TreeSum.of(classifier, categorical)
+        self._trees = _TreeSum.of(estimator, categorical)
         if self._trees is not None:
             categorical = self._trees.categorical
         self.categorical = categorical
         self.numeric = numeric
-        self.method: ScoringMethod = "classifier" if self._trees is None else "trees"
+        self.method: ScoringMethod = (
+            "trees"
+            if self._trees is not None
+            else ("regressor" if self.regression else "classifier")
+        )
 
     def score(self, rows: Sequence[Row]) -> NDArray[np.float64]:
-        """Probability of the positive class for each row."""
+        """Each row's score: the positive class's probability, or the predicted value."""
         matrix = self.encode(rows)
         if self._trees is not None:
             return self._trees.predict(matrix)
-        scores: NDArray[np.float64] = self.classifier.predict_proba(matrix)[:, 1]
+        if self.regression:
+            values: NDArray[np.float64] = self.estimator.predict(matrix)
+            return values.astype(np.float64, copy=False)
+        scores: NDArray[np.float64] = self.estimator.predict_proba(matrix)[:, 1]
         return scores.astype(np.float64, copy=False)
 
     def encode(self, rows: Sequence[Row]) -> NDArray[np.float64]:
-        """The classifier's input: categorical codes first, then the numeric columns."""
+        """The model's input: categorical codes first, then the numeric columns."""
         nan = math.nan
         categorical, numeric = self.categorical, self.numeric
         # Unseen and missing categories both encode as NaN, as the fitted encoder does. Lists
@@ -158,19 +170,22 @@ class _Plan:
 
 
 class _TreeSum:
-    """The fitted trees of a binary ``HistGradientBoostingClassifier``, summed directly.
+    """The fitted trees of a binary ``HistGradientBoostingClassifier`` or of a
+    ``HistGradientBoostingRegressor`` with squared error, summed directly.
 
-    ``predict_proba`` validates its input and re-encodes the categorical columns with an
-    encoder of its own on every call: about 5 ms here, against about 0.5 ms for the trees
-    themselves. Both steps are folded into the lookup tables once. The trees themselves cost
-    one call per tree (a few microseconds each, whatever the number of rows), so for the few
-    rows of online serving all their nodes are laid end to end, with a table of where each
+    ``predict_proba`` (``predict``) validates its input and re-encodes the categorical columns
+    with an encoder of its own on every call: about 5 ms here, against about 0.5 ms for the
+    trees themselves. Both steps are folded into the lookup tables once. The trees themselves
+    cost one call per tree (a few microseconds each, whatever the number of rows), so for the
+    few rows of online serving all their nodes are laid end to end, with a table of where each
     node sends each code of its feature (a category, or a number's position among the
     feature's split thresholds), and walked one level at a time, every tree and row at once:
-    three array lookups per level. Each row's leaf values are summed in the classifier's own
-    order, so the result is the classifier's, bit for bit (which the probe
-    check in :class:`RowScorer` verifies). Relies on the classifier's fitted attributes; if they
-    are not as expected, :meth:`of` returns None and ``predict_proba`` is used.
+    three array lookups per level. Each row's leaf values are summed in the model's own order
+    from its baseline, so the raw prediction is the model's, bit for bit (which the probe check
+    in :class:`RowScorer` verifies). The classifier's score is the sigmoid of it; the
+    regressor's, with its identity link, is the sum itself. Relies on the model's fitted
+    attributes; if they are not as expected, :meth:`of` returns None and the model's own
+    ``predict_proba`` or ``predict`` is used.
     """
 
     def __init__(
@@ -179,8 +194,10 @@ class _TreeSum:
         baseline: float,
         bitsets: tuple[Any, Any],
         categorical: list[tuple[str, dict[str, float]]],
+        inverse_link: Callable[[NDArray[np.float64]], NDArray[np.float64]] = expit,
     ) -> None:
         self.baseline = baseline
+        self.inverse_link = inverse_link
         self.categorical = categorical
         self.predictors = predictors
         self.bitsets = bitsets
@@ -239,21 +256,29 @@ class _TreeSum:
         self._levels = int(nodes["depth"][leaf].max()) if len(nodes) else 0
 
     @classmethod
-    def of(
-        cls, classifier: Any, categorical: list[tuple[str, dict[str, float]]]
-    ) -> _TreeSum | None:
-        if not isinstance(classifier, HistGradientBoostingClassifier):
+    def of(cls, model: Any, categorical: list[tuple[str, dict[str, float]]]) -> _TreeSum | None:
+        """The trees of ``model``, or None if it is not a model whose trees this can sum."""
+        inverse_link: Callable[[NDArray[np.float64]], NDArray[np.float64]]
+        if isinstance(model, HistGradientBoostingClassifier):
+            inverse_link = expit
+        elif isinstance(model, HistGradientBoostingRegressor) and model.loss == "squared_error":
+            # The identity link: the prediction is the raw sum. (Other losses have other links,
+            # Poisson and gamma a logarithm; the model's own predict serves those.)
+            inverse_link = _identity
+        else:
             return None
         try:
-            if classifier.n_trees_per_iteration_ != 1 or len(classifier.classes_) != 2:
+            if model.n_trees_per_iteration_ != 1:
                 return None
-            predictors = [trees[0] for trees in classifier._predictors]
-            baseline = float(np.asarray(classifier._baseline_prediction).reshape(-1)[0])
-            bitsets = classifier._bin_mapper.make_known_categories_bitsets()
-            remapped = _remap(classifier, categorical)
+            if inverse_link is expit and len(model.classes_) != 2:
+                return None
+            predictors = [trees[0] for trees in model._predictors]
+            baseline = float(np.asarray(model._baseline_prediction).reshape(-1)[0])
+            bitsets = model._bin_mapper.make_known_categories_bitsets()
+            remapped = _remap(model, categorical)
             if remapped is None:
                 return None
-            return cls(predictors, baseline, bitsets, remapped)
+            return cls(predictors, baseline, bitsets, remapped, inverse_link)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError):
             return None
 
@@ -279,17 +304,23 @@ class _TreeSum:
             known, index_map = self.bitsets
             for predictor in self.predictors:
                 raw += predictor.predict(matrix, known, index_map, 1)
-            return np.asarray(expit(raw), dtype=np.float64)
+            return np.asarray(self.inverse_link(raw), dtype=np.float64)
         codes = self.encode(matrix)
         node: NDArray[Any] = np.tile(self._roots, (n_rows, 1))
         rows = np.arange(n_rows)[:, None]
         for _ in range(self._levels):
             node = self._child[node, codes[rows, self._feature[node]]]
-        # Summed one tree after another from the baseline, as the classifier sums them.
+        # Summed one tree after another from the baseline, as the model sums them.
         leaves = np.empty((n_rows, node.shape[1] + 1))
         leaves[:, 0] = self.baseline
         leaves[:, 1:] = self._value[node]
-        return np.asarray(expit(np.cumsum(leaves, axis=1)[:, -1]), dtype=np.float64)
+        raw = np.cumsum(leaves, axis=1)[:, -1]
+        return np.asarray(self.inverse_link(raw), dtype=np.float64)
+
+
+def _identity(raw: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The inverse of the identity link: a squared-error regressor predicts its raw sum."""
+    return raw
 
 
 def _in_bitset(bitset: Any) -> NDArray[np.bool_]:
@@ -300,13 +331,13 @@ def _in_bitset(bitset: Any) -> NDArray[np.bool_]:
 
 
 def _remap(
-    classifier: Any, categorical: list[tuple[str, dict[str, float]]]
+    model: Any, categorical: list[tuple[str, dict[str, float]]]
 ) -> list[tuple[str, dict[str, float]]] | None:
-    """Compose the pipeline's codes with the classifier's own re-encoding of them."""
-    inner = getattr(classifier, "_preprocessor", None)
+    """Compose the pipeline's codes with the model's own re-encoding of them."""
+    inner = getattr(model, "_preprocessor", None)
     if inner is None:
         return None if categorical else []
-    # The classifier's encoder writes its columns first, so they stay where ours are.
+    # The model's encoder writes its columns first, so they stay where ours are.
     written = inner.output_indices_["encoder"]
     if (written.start or 0) != 0 or written.stop != len(categorical):
         return None
@@ -324,12 +355,10 @@ def _remap(
 
 def _plan(model: Any, schema: FeatureSchema) -> _Plan | None:
     """The direct encoding of ``model``, or None if it is not the pipeline shape we build."""
-    if not isinstance(model, Pipeline) or [name for name, _ in model.steps] != [
-        "preprocess",
-        "classifier",
-    ]:
+    shapes = [["preprocess", final] for final in FINAL_STEP.values()]
+    if not isinstance(model, Pipeline) or [name for name, _ in model.steps] not in shapes:
         return None
-    preprocess, classifier = model.steps[0][1], model.steps[1][1]
+    preprocess, estimator = model.steps[0][1], model.steps[1][1]
     if not isinstance(preprocess, ColumnTransformer) or not hasattr(preprocess, "transformers_"):
         return None
     if preprocess.remainder != "drop":
@@ -355,14 +384,14 @@ def _plan(model: Any, schema: FeatureSchema) -> _Plan | None:
         if transformer != "passthrough":
             return None
         numeric = [str(c) for c in columns]
-    # The classifier was fitted on the encoder's output: categorical columns, then numeric.
+    # The model was fitted on the encoder's output: categorical columns, then numeric.
     if list(parts) != ["categorical", "numeric"][: len(parts)] and list(parts) != ["numeric"]:
         return None
     if set(schema.categorical_features) != {n for n, _ in categorical} or set(
         schema.numeric_features
     ) != set(numeric):
         return None
-    return _Plan(classifier, categorical, numeric)
+    return _Plan(estimator, categorical, numeric)
 
 
 def _category_codes(encoder: Any, columns: list[Any]) -> list[tuple[str, dict[str, float]]] | None:

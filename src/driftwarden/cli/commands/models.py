@@ -65,15 +65,40 @@ def _list(registry: ModelRegistry, *, as_json: bool) -> int:
     if not versions:
         print(f"model {registry.name!r} has no versions yet; run `driftwarden train`")
         return 0
-    print(f"{'version':>7}  {'aliases':<20} {'roc_auc':>8} {'accuracy':>8}  trained at")
+    # The columns of the tasks listed: a classifier's ROC AUC and accuracy, a regressor's RMSE,
+    # MAE, R² and MAPE; "-" where a version has no such metric.
+    columns = [
+        column
+        for task, task_columns in _COLUMNS.items()
+        if any(v.task == task for v in versions)
+        for column in task_columns
+    ] or list(_COLUMNS["binary_classification"])
+    header = " ".join(f"{column:>{_WIDTH[column]}}" for column in columns)
+    print(f"{'version':>7}  {'aliases':<20} {header}  trained at")
     for v in versions:
-        auc, accuracy = v.metrics.get("roc_auc"), v.metrics.get("accuracy")
+        cells = " ".join(
+            f"{_fmt(column, v.metrics.get(column)):>{_WIDTH[column]}}" for column in columns
+        )
         print(
-            f"{v.version:>7}  {', '.join(v.aliases) or '-':<20} "
-            f"{_fmt(auc):>8} {_fmt(accuracy):>8}  {v.tags.get('trained_at', '-')}"
+            f"{v.version:>7}  {', '.join(v.aliases) or '-':<20} {cells}  "
+            f"{v.tags.get('trained_at', '-')}"
         )
     return 0
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
+_COLUMNS = {
+    "binary_classification": ("roc_auc", "accuracy"),
+    "regression": ("rmse", "mae", "r2", "mape"),
+}
+_WIDTH = {"roc_auc": 8, "accuracy": 8, "rmse": 10, "mae": 10, "r2": 8, "mape": 8}
+
+
+def _fmt(column: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if column in ("rmse", "mae"):
+        # In the target's unit, whatever its scale.
+        return f"{value:.6g}"
+    if column == "mape":
+        return f"{value:.2%}"
+    return f"{value:.4f}"

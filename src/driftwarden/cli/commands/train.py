@@ -8,9 +8,10 @@ from typing import Any
 
 from driftwarden.cli.commands._shared import Progress, training_data
 from driftwarden.core import Settings
-from driftwarden.core.errors import DataError
+from driftwarden.core.errors import ConfigError, DataError
 from driftwarden.registry import ModelRegistry
-from driftwarden.training import train
+from driftwarden.stats.metrics import ClassificationMetrics, RegressionMetrics
+from driftwarden.training import TrainingResult, task_metrics, train
 
 __all__ = ["add_parser", "run"]
 
@@ -46,6 +47,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         updates["seed"] = args.seed
     options = settings.training.model_copy(update=updates)
     frame, schema = training_data(settings.model_copy(update={"training": options}), progress)
+    if schema.is_regression and options.min_roc_auc is not None:
+        # Refused before training: the gate could never be measured.
+        raise ConfigError(
+            f"training.min_roc_auc = {options.min_roc_auc} gates on ROC AUC, which a regression "
+            f"model does not have (its holdout metrics are {', '.join(task_metrics('regression'))}"
+            f"); the target {schema.target!r} is a regression target, so remove "
+            "training.min_roc_auc from driftwarden.toml",
+            key="training.min_roc_auc",
+        )
     result = train(
         frame,
         schema,
@@ -54,7 +64,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         seed=options.seed,
         progress=progress,
     )
-    auc = result.metrics.roc_auc
+    auc = result.metrics.roc_auc if isinstance(result.metrics, ClassificationMetrics) else None
     if options.min_roc_auc is not None and (auc is None or auc < options.min_roc_auc):
         raise DataError(
             f"holdout ROC AUC {auc} is below the gate training.min_roc_auc = "
@@ -69,11 +79,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             else settings.registry.challenger_alias
         )
     info = registry.register(result, alias=alias, progress=progress)
-    metrics = result.metrics
     aliases = f" as {', '.join(info.aliases)}" if info.aliases else ""
     print(
-        f"registered {registry.name!r} version {info.version}{aliases}: holdout ROC AUC "
-        f"{metrics.roc_auc:.4f}, accuracy {metrics.accuracy:.4f}, F1 {metrics.f1:.4f} "
-        f"on {result.n_holdout:,} rows (trained on {result.n_train:,})"
+        f"registered {registry.name!r} version {info.version}{aliases}: holdout "
+        f"{_summary(result)} on {result.n_holdout:,} rows (trained on {result.n_train:,})"
     )
     return 0
+
+
+def _summary(result: TrainingResult) -> str:
+    """The headline holdout metrics: ROC AUC, accuracy and F1, or RMSE, MAE, R² and MAPE."""
+    metrics = result.metrics
+    if isinstance(metrics, RegressionMetrics):
+        r2 = "n/a" if metrics.r2 is None else f"{metrics.r2:.4f}"
+        mape = "n/a" if metrics.mape is None else f"{metrics.mape:.2%}"
+        return (
+            f"RMSE {metrics.rmse:.6g}, MAE {metrics.mae:.6g}, R\N{SUPERSCRIPT TWO} {r2}, "
+            f"MAPE {mape}"
+        )
+    auc = "n/a" if metrics.roc_auc is None else f"{metrics.roc_auc:.4f}"
+    return f"ROC AUC {auc}, accuracy {metrics.accuracy:.4f}, F1 {metrics.f1:.4f}"
