@@ -21,17 +21,24 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import tomli_w
+from fastapi.testclient import TestClient
 
 from driftwarden.client import DriftwardenClient
-from driftwarden.core import load_settings
+from driftwarden.core import SimulatedClock, load_settings
 from driftwarden.dashboard import APP, SETTINGS_FILE_ENV
+from driftwarden.data import generate_houses
+from driftwarden.registry import ModelRegistry
+from driftwarden.schema import infer_schema
+from driftwarden.serving.app import create_app
 from driftwarden.simulation.simulate import SimulationOptions, simulate
+from driftwarden.training import ModelParams, train
 
 ADMIN_KEY = "dashboard-admin"
 READ_KEY = "dashboard-reader"
@@ -243,6 +250,54 @@ def unreachable_api(tmp_path: Path) -> Iterator[Api]:
     config = write_config(tmp_path / "driftwarden.toml", tmp_path / "home", port, cache_ttl="PT5S")
     url = f"http://127.0.0.1:{port}"
     with DriftwardenClient(url) as client:
+        yield Api(url, config, client)
+
+
+HOUSES_START = datetime(2024, 5, 6, tzinfo=UTC)
+
+
+def _seed_houses(config: Path) -> None:
+    """A house-price model with three monitored hours of labelled traffic, in simulated time."""
+    settings = load_settings(config)
+    frame = generate_houses(2000, seed=3)
+    schema = infer_schema(frame, target="price", entity_id="house_id")
+    registry = ModelRegistry(settings.registry)
+    registry.register(train(frame, schema, params=ModelParams(max_iter=40, task="regression")))
+    clock = SimulatedClock(HOUSES_START)
+    with TestClient(create_app(settings, registry=registry, clock=clock)) as http:
+        for hour in range(3):
+            batch = generate_houses(150, seed=10 + hour)
+            rows = batch.drop(columns=["price"]).replace({np.nan: None}).to_dict("records")
+            answers = http.post("/v1/predict", json={"rows": rows}).json()["predictions"]
+            labels = [{"request_id": a["request_id"], "label": float(p)}
+                      for a, p in zip(answers, batch["price"], strict=True)]  # fmt: skip
+            clock.advance(timedelta(minutes=50))
+            assert http.post("/v1/feedback", json={"labels": labels}).status_code == 200
+            clock.advance(timedelta(minutes=10))
+            http.app.state.serving.monitor.run_once()  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def houses_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    root = tmp_path_factory.mktemp("houses")
+    port = free_port()
+    config = root / "driftwarden.toml"
+    document = {
+        "home": str(root / "home"),
+        "log_level": "WARNING",
+        "registry": {"model_name": "houses"},
+        "serving": {"port": port, "admin_api_key": ADMIN_KEY, "run_monitor": False},
+        "monitor": {"min_samples": 100, "min_labelled": 100},
+        "retraining": {"policy": {"enabled": False}},
+        "alerts": {"log": False},
+        "dashboard": {"cache_ttl": "PT0S"},
+    }
+    config.write_text(tomli_w.dumps(document), "utf-8")
+    _seed_houses(config)
+    with (
+        serve(config, port, root / "serve.log") as url,
+        DriftwardenClient(url, admin_key=ADMIN_KEY, timeout=30) as client,
+    ):
         yield Api(url, config, client)
 
 

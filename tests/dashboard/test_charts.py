@@ -113,3 +113,34 @@ def test_roc_title_has_the_area_only_when_there_is_one():
 def test_a_version_keeps_its_colour(version, other):
     assert charts.version_colour(version) == charts.version_colour(other)
     assert charts.version_colour(version) != charts.version_colour(version + 1)
+
+
+def test_regression_performance_has_no_estimate_line_and_says_so():
+    points = [{"window_end": "2024-01-01T01:00:00Z", "model_version": 1, "n_labelled": 40,
+               "realised": {"rmse": 12.5}, "estimated": {}}]  # fmt: skip
+    figure = charts.performance_chart(points, "rmse")
+    assert figure.layout.title.text == "rmse: realised"
+    assert list(figure.data[0].y) == [12.5]
+    assert list(figure.data[0].text) == ["40"]
+    assert list(figure.data[1].y) == []
+
+
+def test_predicted_against_actual_draws_the_diagonal_over_every_value():
+    found = {"n_labelled": 900, "pairs": {"actual": [1.0, 5.0, 3.0], "predicted": [2.0, 4.0, 9.0]}}
+    figure = charts.predicted_actual_chart(found)
+    diagonal, rows = figure.data
+    assert (list(diagonal.x), list(diagonal.y)) == ([1.0, 9.0], [1.0, 9.0])
+    assert (list(rows.x), list(rows.y)) == ([1.0, 5.0, 3.0], [2.0, 4.0, 9.0])
+    assert "3 of 900 labelled" in figure.layout.title.text
+    empty = charts.predicted_actual_chart(
+        {"n_labelled": 0, "pairs": {"actual": [], "predicted": []}}
+    )
+    assert len(empty.data) == 1
+
+
+def test_residual_bars_sit_on_their_bins_with_the_rmse_in_the_title():
+    found = {"metrics": {"rmse": 2.5}, "residuals": {"edges": [-2.0, 0.0, 4.0], "counts": [3, 1]}}
+    [bars] = charts.residual_chart(found).data
+    assert (list(bars.x), list(bars.width), list(bars.y)) == ([-1.0, 2.0], [2.0, 4.0], [3, 1])
+    assert "RMSE 2.5" in charts.residual_chart(found).layout.title.text
+    assert "RMSE" not in charts.residual_chart({**found, "metrics": None}).layout.title.text

@@ -126,6 +126,7 @@ def test_models_health_ready_and_metrics(client):
     http, _, _ = client
     models = http.get("/v1/models").json()
     assert models["loaded"] == {"champion": 1, "challenger": 2}
+    assert models["task"] == "binary_classification"
     assert [v["version"] for v in models["versions"]] == [2, 1]
     assert http.get("/health").json() == {"status": "ok"}
     ready = http.get("/ready")

@@ -45,6 +45,7 @@ __all__ = [
     "predict_batch",
     "promote",
     "ready",
+    "regression",
     "reload",
     "retrain",
     "retraining_run",
@@ -304,6 +305,13 @@ def classification(
                      threshold=threshold)  # fmt: skip
     path = "/v1/monitoring/classification"
     return Call("GET", path, json_object, params=params, idempotent=True)
+
+
+def regression(start: datetime, end: datetime, version: int | None) -> Call[dict[str, Any]]:
+    """``GET /v1/monitoring/regression``."""
+    params = _params(start=_time("start", start), end=_time("end", end),
+                     version=None if version is None else _id("version", version))  # fmt: skip
+    return Call("GET", "/v1/monitoring/regression", json_object, params=params, idempotent=True)
 
 
 def run_monitor() -> Call[dict[str, Any]]:

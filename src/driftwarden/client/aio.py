@@ -260,6 +260,12 @@ class AsyncDriftwardenClient(ClientBase):
         """``GET /v1/monitoring/classification``: confusion matrix and ROC curve."""
         return await self._send(_routes.classification(start, end, version, threshold))
 
+    async def regression(
+        self, *, start: datetime, end: datetime, version: int | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/monitoring/regression``: a regression model's errors and residuals."""
+        return await self._send(_routes.regression(start, end, version))
+
     async def run_monitor(self) -> dict[str, Any]:
         """``POST /v1/monitoring/run`` (admin)."""
         return await self._send(_routes.run_monitor())

@@ -454,6 +454,28 @@ class DriftwardenClient(ClientBase):
         """
         return self._send(_routes.classification(start, end, version, threshold))
 
+    def regression(
+        self, *, start: datetime, end: datetime, version: int | None = None
+    ) -> dict[str, Any]:
+        """``GET /v1/monitoring/regression``: the errors of a regression model's labelled rows
+        logged in ``[start, end)`` (scored by ``version``, or the answered rows of every
+        version).
+
+        Returns
+        -------
+        dict
+            ``n_labelled``; ``metrics`` (``n``, ``rmse``, ``mae``, ``r2``, ``mape``,
+            ``mean_target``, ``mean_prediction``; None without a labelled row); ``pairs``
+            (``predicted`` and ``actual``, at most 500 points); ``residuals`` (``edges``,
+            ``counts``: predicted minus actual).
+
+        Raises
+        ------
+        ApiConflictError
+            The model is a classifier: read :meth:`classification`.
+        """
+        return self._send(_routes.regression(start, end, version))
+
     def run_monitor(self) -> dict[str, Any]:
         """``POST /v1/monitoring/run`` (admin): run the monitor over the window ending now.
 

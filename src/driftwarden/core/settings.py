@@ -53,6 +53,7 @@ __all__ = [
     "MonitorSettings",
     "NoTrafficRule",
     "PerformanceDropRule",
+    "PerformanceMetric",
     "PsiThresholds",
     "RegistrySettings",
     "RetrainPolicySettings",
@@ -287,10 +288,19 @@ class ShareDriftedRule(LevelRule):
     critical: float = Field(default=0.5, ge=0, le=1)
 
 
-class PerformanceDropRule(LevelRule):
-    """Relative drop of a metric below the champion's holdout figure (0.05 = 5 % lower)."""
+PerformanceMetric = Literal["roc_auc", "accuracy", "f1", "precision", "recall", "rmse", "mae"]
+"""A metric a performance rule can watch: the first five for a classifier, the errors ``rmse``
+and ``mae`` for a regression model."""
 
-    metric: Literal["roc_auc", "accuracy", "f1", "precision", "recall"] = "roc_auc"
+
+class PerformanceDropRule(LevelRule):
+    """Relative worsening of a metric against the version's holdout figure: a drop of a score
+    (0.05 = 5 % lower ROC AUC) or a rise of an error (0.05 = 5 % higher RMSE).
+
+    ``metric`` unset watches ``roc_auc`` of a classifier and ``rmse`` of a regression model.
+    """
+
+    metric: PerformanceMetric | None = None
     warning: float = Field(default=0.05, ge=0, le=1)
     critical: float = Field(default=0.10, ge=0, le=1)
 
@@ -383,11 +393,14 @@ class RetrainPolicySettings(_Section):
         default=0.10,
         ge=0,
         le=1,
-        description="A realised drop of `metric` this far below the champion's holdout figure "
-        "(relative: 0.10 = 10 % lower) triggers a retraining; unset disables it.",
+        description="A realised worsening of `metric` this far from the champion's holdout "
+        "figure (relative: 0.10 = 10 % lower AUC, or 10 % higher RMSE) triggers a retraining; "
+        "unset disables it.",
     )
-    metric: Literal["roc_auc", "accuracy", "f1", "precision", "recall"] = Field(
-        default="roc_auc", description="The metric `performance_drop` watches."
+    metric: PerformanceMetric | None = Field(
+        default=None,
+        description="The metric `performance_drop` watches; unset: roc_auc for a classifier, "
+        "rmse for a regression model.",
     )
     concept_drift: bool = Field(
         default=True,

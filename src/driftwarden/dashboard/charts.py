@@ -216,8 +216,10 @@ def prediction_drift_chart(runs: Sequence[Row]) -> go.Figure:
 
 def performance_chart(points: Sequence[Row], metric: str) -> go.Figure:
     """Realised ``metric`` per window and version (labelled rows under each point) beside the
-    figure estimated from the scores alone."""
-    figure = _figure(f"{metric}: realised and estimated", yaxis_title=metric)
+    figure estimated from the scores alone, where there is one (a classifier's)."""
+    estimates = any((p.get("estimated") or {}).get(metric) is not None for p in points)
+    title = f"{metric}: realised and estimated" if estimates else f"{metric}: realised"
+    figure = _figure(title, yaxis_title=metric)
     by_version: dict[int, list[Row]] = defaultdict(list)
     for point in sorted(points, key=lambda p: p["window_end"]):
         by_version[point["model_version"]].append(point)
@@ -274,6 +276,47 @@ def roc_chart(found: Row) -> go.Figure:
         x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "#9e9e9e"}, name="chance"
     )
     figure.add_scatter(x=found["roc"]["fpr"], y=found["roc"]["tpr"], mode="lines", name="model")
+    return figure
+
+
+def predicted_actual_chart(found: Row) -> go.Figure:
+    """A regression model's predicted values against the true ones (the diagonal is perfect)."""
+    pairs = found["pairs"]
+    figure = _figure(
+        f"Predicted against actual ({len(pairs['actual']):,} of {found['n_labelled']:,} labelled)",
+        xaxis_title="actual",
+        yaxis_title="predicted",
+    )
+    values = [*pairs["actual"], *pairs["predicted"]]
+    if values:
+        low, high = min(values), max(values)
+        figure.add_scatter(
+            x=[low, high],
+            y=[low, high],
+            mode="lines",
+            line={"dash": "dash", "color": "#9e9e9e"},
+            name="perfect",
+        )
+    figure.add_scatter(
+        x=pairs["actual"], y=pairs["predicted"], mode="markers", marker={"size": 5}, name="rows"
+    )
+    return figure
+
+
+def residual_chart(found: Row) -> go.Figure:
+    """The histogram of a regression model's residuals (predicted minus actual), with its RMSE."""
+    metrics = found.get("metrics") or {}
+    rmse = metrics.get("rmse")
+    title = "Residuals (predicted - actual)" + ("" if rmse is None else f", RMSE {rmse:,.4g}")
+    figure = _figure(title, xaxis_title="predicted - actual", yaxis_title="rows", bargap=0.02)
+    edges, counts = found["residuals"]["edges"], found["residuals"]["counts"]
+    bins = list(itertools.pairwise(edges))
+    figure.add_bar(
+        x=[(a + b) / 2 for a, b in bins],
+        y=counts,
+        width=[b - a for a, b in bins],
+        name="rows",
+    )
     return figure
 
 

@@ -15,6 +15,7 @@ from driftwarden.monitoring.abtest import (
 )
 from driftwarden.monitoring.alerts import AlertManager, AlertSummary
 from driftwarden.monitoring.monitor import Monitor, MonitorReport
+from driftwarden.monitoring.performance import check_task_settings, watched_metric, worsening
 from driftwarden.monitoring.references import References
 from driftwarden.monitoring.retrain_policy import RetrainPolicy, RetrainRequest
 from driftwarden.monitoring.rules import SEVERITIES, Check, evaluate
@@ -47,8 +48,11 @@ __all__ = [
     "WindowFrame",
     "WindowRunner",
     "assemble",
+    "check_task_settings",
     "compare_arms",
     "decide",
     "drift_config",
     "evaluate",
+    "watched_metric",
+    "worsening",
 ]

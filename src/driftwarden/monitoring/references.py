@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from driftwarden.registry import ModelRegistry
+from driftwarden.registry import ModelRegistry, ModelVersionInfo
 from driftwarden.stats import ReferenceProfile
 
 __all__ = ["References"]
@@ -19,7 +19,7 @@ class References:
     def __init__(self, registry: ModelRegistry) -> None:
         self.registry = registry
         self._profiles: dict[int, ReferenceProfile] = {}
-        self._metrics: dict[int, dict[str, float]] = {}
+        self._infos: dict[int, ModelVersionInfo] = {}
         self._lock = threading.Lock()
 
     @property
@@ -43,15 +43,23 @@ class References:
                 self._profiles[version] = found
         return found
 
-    def holdout_metrics(self, version: int) -> dict[str, float]:
-        """The version's metrics on its holdout (``roc_auc``, ``accuracy``, ...)."""
+    def _info(self, version: int) -> ModelVersionInfo:
         with self._lock:
-            found = self._metrics.get(version)
+            found = self._infos.get(version)
         if found is None:
-            found = dict(self.registry.get_version(version).metrics)
+            found = self.registry.get_version(version)
             with self._lock:
-                self._metrics[version] = found
+                self._infos[version] = found
         return found
+
+    def holdout_metrics(self, version: int) -> dict[str, float]:
+        """The version's metrics on its holdout (``roc_auc``, ``accuracy``, ... of a
+        classifier; ``rmse``, ``mae``, ... of a regression model)."""
+        return dict(self._info(version).metrics)
+
+    def task(self, version: int) -> str:
+        """The version's learning task (``binary_classification`` or ``regression``)."""
+        return self._info(version).task
 
     def champion(self) -> int | None:
         """The version the champion alias points to now (read each time: it moves)."""

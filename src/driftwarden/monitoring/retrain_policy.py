@@ -4,8 +4,9 @@ After each run, :meth:`RetrainPolicy.check` looks at what the champion's monitor
 returns a :class:`RetrainRequest` naming its trigger and evidence, or None:
 
 * ``drift``: critical drift of the champion in ``retraining.policy.drift_runs`` runs in a row;
-* ``performance``: realised performance (on labels that arrived) below the champion's holdout
-  figure by ``retraining.policy.performance_drop`` or more (relative);
+* ``performance``: realised performance (on labels that arrived) worse than the champion's
+  holdout figure by ``retraining.policy.performance_drop`` or more (relative: a lower score of
+  a classifier, a higher error of a regression model);
 * ``concept``: ADWIN found the champion's labelled error rate rising;
 * ``schedule``: ``retraining.schedule`` has passed since the last retraining started.
 
@@ -16,16 +17,25 @@ while an A/B test runs) is decided, and recorded, where requests are carried out
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from driftwarden.core import Clock, Settings
+from driftwarden.core import Clock, ConfigError, Settings
+from driftwarden.monitoring.performance import (
+    REGRESSION_METRICS,
+    task_of,
+    watched_metric,
+    worsening,
+)
 from driftwarden.monitoring.run import RunOutcome
 from driftwarden.store import list_retrain_runs, list_runs, load_state, save_state
 
 __all__ = ["RetrainPolicy", "RetrainRequest"]
+
+logger = logging.getLogger(__name__)
 
 # Runs searched, newest first, for the champion's latest realised performance.
 _RECENT_RUNS = 50
@@ -102,22 +112,33 @@ class RetrainPolicy:
         if found is None:
             return None
         run_id, window_end, performance, n_labelled = found
-        realised = performance.get(policy.metric)
-        holdout = self._holdout(outcome)
-        if realised is None or holdout is None or holdout <= 0:
+        holdout_metrics = self._holdout_metrics_of(outcome)
+        if holdout_metrics is None:
             return None
-        drop = (holdout - float(realised)) / holdout
-        if drop < policy.performance_drop:
+        try:
+            metric = watched_metric(
+                policy.metric, task_of(holdout_metrics), "retraining.policy.metric"
+            )
+        except ConfigError as exc:
+            logger.warning("no performance trigger: %s", exc)
             return None
+        realised = performance.get(metric)
+        holdout = holdout_metrics.get(metric)
+        if realised is None or holdout is None:
+            return None
+        drop = worsening(metric, float(realised), float(holdout))
+        if drop is None or drop < policy.performance_drop:
+            return None
+        direction = "above" if metric in REGRESSION_METRICS else "below"
         return RetrainRequest(
             "performance",
-            f"the champion's realised {policy.metric} {float(realised):.4f} is {drop:.1%} below "
+            f"the champion's realised {metric} {float(realised):.4f} is {drop:.1%} {direction} "
             f"its holdout {holdout:.4f} (retraining.policy.performance_drop "
             f"{policy.performance_drop:.0%}) on {n_labelled} labelled predictions of the window "
             f"ending {window_end.isoformat()}",
             {
                 "model_version": outcome.champion,
-                "metric": policy.metric,
+                "metric": metric,
                 "realised": float(realised),
                 "holdout": holdout,
                 "drop": drop,
@@ -126,15 +147,12 @@ class RetrainPolicy:
             },
         )
 
-    def _holdout(self, outcome: RunOutcome) -> float | None:
-        metric = self.settings.retraining.policy.metric
+    def _holdout_metrics_of(self, outcome: RunOutcome) -> Mapping[str, float] | None:
         result = outcome.result(outcome.champion) if outcome.champion is not None else None
         metrics: Mapping[str, float] | None = result.holdout if result is not None else None
         if metrics is None and outcome.champion is not None and self._holdout_metrics is not None:
             metrics = self._holdout_metrics(outcome.champion)
-        if metrics is not None and metric in metrics:
-            return float(metrics[metric])
-        return None
+        return metrics
 
     def _latest_realised(
         self, outcome: RunOutcome

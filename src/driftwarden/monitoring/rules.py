@@ -9,14 +9,18 @@ a lack of data.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from driftwarden.core import AlertRules, LevelRule
+from driftwarden.core import AlertRules, ConfigError, LevelRule
+from driftwarden.monitoring.performance import watched_metric, worsening
 from driftwarden.monitoring.run import RunOutcome, VersionResult
 from driftwarden.stats import CategoricalProfile, NumericProfile, Severity
 
 __all__ = ["SEVERITIES", "Check", "evaluate"]
+
+logger = logging.getLogger(__name__)
 
 Level = Literal["ok", "info", "warning", "critical"]
 SEVERITIES: tuple[Level, ...] = ("ok", "info", "warning", "critical")
@@ -189,31 +193,41 @@ def _performance_check(result: VersionResult, rules: AlertRules) -> Check | None
     rule = rules.performance_drop
     if not rule.enabled:
         return None
+    try:
+        metric = watched_metric(rule.metric, result.task, "alerts.rules.performance_drop.metric")
+    except ConfigError as exc:
+        # Refused at start-up (check_task_settings); a version of another task is not judged.
+        logger.warning("version %s: %s", result.model_version, exc)
+        return None
     basis = "realised"
     figures = result.performance
-    holdout = result.holdout.get(rule.metric)
+    holdout = result.holdout.get(metric)
     if figures is None:
         # An estimate is compared with the same estimate on the holdout, so that the model's
         # own miscalibration cancels; versions registered without it fall back to the realised.
+        # A regression model has no estimate (its ``estimated`` is empty).
         basis, figures = "estimated", result.estimated
-        holdout = result.holdout.get(f"estimated_{rule.metric}", holdout)
-    value = None if figures is None else figures.get(rule.metric)
+        holdout = result.holdout.get(f"estimated_{metric}", holdout)
+    value = None if figures is None else figures.get(metric)
     if value is None or not holdout:
         return None
-    drop = max(0.0, (holdout - float(value)) / holdout)
-    level = _level(drop, rule)
+    worse = worsening(metric, float(value), holdout)
+    if worse is None:
+        return None
+    level = _level(worse, rule)
     rests_on = (
         f"{result.n_labelled} labelled rows" if basis == "realised" else f"{result.n_rows} scores"
     )
+    rose = result.task == "regression"
     return Check(
         "performance_drop",
         result.model_version,
-        rule.metric,
+        metric,
         level,
-        f"{rule.metric} dropped",
-        f"{basis} {rule.metric} {float(value):.4f} is {drop:.1%} below the holdout's "
-        f"{holdout:.4f}, on {rests_on} (version {result.model_version})",
-        drop,
+        f"{metric} rose" if rose else f"{metric} dropped",
+        f"{basis} {metric} {float(value):.4f} is {worse:.1%} {'above' if rose else 'below'} "
+        f"the holdout's {holdout:.4f}, on {rests_on} (version {result.model_version})",
+        worse,
         _threshold(level, rule),
         {
             "basis": basis,

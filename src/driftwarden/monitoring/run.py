@@ -2,11 +2,13 @@
 
 For every model version that scored rows in the window, a run computes the drift verdict of
 every feature and of the scores against *that version's* profile, data quality, request volume,
-latency percentiles, performance estimated from the scores (CBPE), and realised performance on
-the rows whose labels have arrived. Between windows, ADWIN detectors watch the labelled error
-stream and the score stream of each version, so a change is caught at the run after the data
-that shows it arrived, whatever the window length. Labels that arrive for older windows
-recompute those windows' realised performance.
+latency percentiles, performance estimated from the scores (CBPE, classifiers only), and
+realised performance on the rows whose labels have arrived (ROC AUC and the rest of a
+classifier; RMSE, MAE, R² and MAPE of a regression model, whose scores are its predicted
+values). Between windows, ADWIN detectors watch the labelled error stream (misses of a
+classifier, absolute errors of a regression model) and the score stream of each version, so a
+change is caught at the run after the data that shows it arrived, whatever the window length.
+Labels that arrive for older windows recompute those windows' realised performance.
 
 Everything is stored (:mod:`driftwarden.store.results`), so every chart can show history; the
 time spent reading the window and in the statistics are kept apart.
@@ -36,7 +38,7 @@ from driftwarden.stats import (
     Thresholds,
     estimated_metrics,
 )
-from driftwarden.stats.metrics import classification_metrics
+from driftwarden.stats.metrics import classification_metrics, regression_metrics
 from driftwarden.store import (
     count_between,
     labelled_scores,
@@ -101,6 +103,7 @@ class VersionResult:
     performance: dict[str, Any] | None
     n_labelled: int
     holdout: dict[str, float] = field(default_factory=dict)
+    task: str = "binary_classification"
 
     @property
     def severity(self) -> str:
@@ -193,6 +196,7 @@ class WindowRunner:
         try:
             profile = self.references.profile(version)
             holdout = self.references.holdout_metrics(version)
+            task = self.references.task(version)
         except NotFoundError:
             logger.warning(
                 "version %s scored %d rows of the window but is not in the registry; skipped",
@@ -208,8 +212,13 @@ class WindowRunner:
             config=self.config,
             extra_columns="ignore",
         )
-        estimated = estimated_metrics(rows.score, threshold=THRESHOLD).to_dict()
-        performance, n_labelled = self._performance(version, labelled)
+        regression = task == "regression"
+        # Performance estimated from the scores alone (CBPE) needs probabilities: a regression
+        # model's predicted values say nothing of its error until labels arrive.
+        estimated = (
+            {} if regression else estimated_metrics(rows.score, threshold=THRESHOLD).to_dict()
+        )
+        performance, n_labelled = self._performance(version, labelled, regression=regression)
         return VersionResult(
             version,
             len(rows),
@@ -220,18 +229,27 @@ class WindowRunner:
             performance,
             n_labelled,
             holdout,
+            task,
         )
 
     def _performance(
-        self, version: int, labelled: tuple[Any, ...]
+        self, version: int, labelled: tuple[Any, ...], *, regression: bool
     ) -> tuple[dict[str, Any] | None, int]:
         versions, scores, labels = labelled
         mask = versions == version
         n = int(mask.sum())
         if n < self.settings.min_labelled:
             return None, n
+        if regression:
+            return regression_metrics(labels[mask], scores[mask]).to_dict(), n
         metrics = classification_metrics(labels[mask], scores[mask], threshold=THRESHOLD)
         return metrics.to_dict(), n
+
+    def _is_regression(self, version: int) -> bool:
+        try:
+            return self.references.task(version) == "regression"
+        except NotFoundError:
+            return False
 
     def _labelled(self, start: datetime, end: datetime) -> tuple[Any, ...]:
         found = labelled_scores(self.engine, start, end)
@@ -273,9 +291,14 @@ class WindowRunner:
         # After a long pause, the score stream picks up at most one lookback back.
         since_scores = max(_parse_time(state.get(scores_key)) or start, min(lookback, start))
         created, labelled = newly_labelled(self.engine, since_labels or lookback, end)
-        errors = (labelled.score >= THRESHOLD).astype(np.int64) != labelled.true_label
+        # A classifier's error is a miss (0 or 1), a regression model's the absolute error.
+        errors = ((labelled.score >= THRESHOLD) != labelled.true_label).astype(np.float64)
+        for version in {int(v) for v in labelled.model_version}:
+            if self._is_regression(version):
+                rows = labelled.model_version == version
+                errors[rows] = np.abs(labelled.score[rows] - labelled.true_label[rows])
         streams: list[tuple[str, NDArray[np.int64], NDArray[np.float64]]] = [
-            ("error", labelled.model_version, errors.astype(np.float64))
+            ("error", labelled.model_version, errors)
         ]
         versions, scores = self._score_stream(frame, start, min(since_scores, end))
         streams.append(("score", versions, scores))
@@ -326,7 +349,9 @@ class WindowRunner:
             )
             for result in stored:
                 labelled = self._labelled(result["window_start"], result["window_end"])
-                performance, n = self._performance(version, labelled)
+                performance, n = self._performance(
+                    version, labelled, regression=self._is_regression(version)
+                )
                 update_performance(
                     self.engine,
                     result["id"],

@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from driftwarden import __version__
 from driftwarden.core import Clock, Settings, SystemClock
 from driftwarden.core.errors import NotFoundError
-from driftwarden.monitoring import Monitor
+from driftwarden.monitoring import Monitor, check_task_settings
 from driftwarden.registry import ModelRegistry
 from driftwarden.retraining import Retrainer
 from driftwarden.schema import build_request_model
@@ -117,6 +117,9 @@ def create_app(
     except NotFoundError:
         logger.warning("no champion model yet: /v1/predict answers 503 until one is trained")
         schema = None
+    if schema is not None:
+        # RMSE of a classifier, ROC AUC of a regression model: refused now, not per window.
+        check_task_settings(settings, schema.task)
     request_model = None if schema is None else build_request_model(schema)
     if not settings.serving.log_predictions:
         logger.warning(

@@ -1,5 +1,6 @@
 """Performance: realised metrics as labels arrive, the estimate beside them, and one window's
-confusion matrix and ROC curve."""
+confusion matrix and ROC curve; for a regression model, its errors, the predicted values
+against the true ones and the residuals."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from driftwarden.dashboard.common import (
 )
 
 METRICS = ("accuracy", "roc_auc", "f1", "precision", "recall")
+REGRESSION_METRICS = ("rmse", "mae", "r2", "mape")
 
 
 def body() -> None:
@@ -30,14 +32,16 @@ def body() -> None:
             "its first run, the realised performance as labels arrive at /v1/feedback."
         )
         return
-    metric = st.radio("Metric", METRICS, horizontal=True, key="performance_metric")
+    regression = read("models").get("task") == "regression"
+    metrics = REGRESSION_METRICS if regression else METRICS
+    metric = st.radio("Metric", metrics, horizontal=True, key="performance_metric")
     chart(charts.performance_chart(points, metric), "performance_chart")
 
     labelled = [p for p in points if p["n_labelled"] > 0]
     if not labelled:
         empty(
-            "No window has labelled predictions yet. Realised performance, the confusion matrix "
-            "and the ROC curve appear once labels for served predictions arrive at /v1/feedback."
+            "No window has labelled predictions yet. Realised performance and the charts of one "
+            "window appear once labels for served predictions arrive at /v1/feedback."
         )
         return
     windows = sorted({(p["window_start"], p["window_end"]) for p in labelled}, reverse=True)
@@ -52,9 +56,16 @@ def body() -> None:
         format_func=lambda v: "all" if v is None else f"v{v}",
         key="perf_version",
     )
-    found = read("classification", start=parse_time(start), end=parse_time(end), version=version)
+    window = {"start": parse_time(start), "end": parse_time(end), "version": version}
+    found = read("regression" if regression else "classification", **window)
     if found["n_labelled"] == 0:
         empty("No labelled prediction of this version in this window yet.")
+        return
+    if regression:
+        side_by_side(
+            (charts.predicted_actual_chart(found), "performance_predicted"),
+            (charts.residual_chart(found), "performance_residuals"),
+        )
         return
     side_by_side(
         (charts.confusion_chart(found), "performance_confusion"),

@@ -22,11 +22,13 @@ router = APIRouter(route_class=CountedRoute)
 @router.get("/v1/models", dependencies=[PredictKey], summary="Versions, aliases, loaded models")
 async def models(state: State) -> dict[str, Any]:
     """Every registered version with its aliases and holdout metrics, which versions this server
-    has loaded, and the champion/challenger experiment."""
+    has loaded, and the champion/challenger experiment. ``task`` is the served model's
+    (``binary_classification`` or ``regression``; null before a champion exists)."""
     versions = await asyncio.to_thread(state.models.registry.list_versions)
     loaded = {arm: served.version for arm, served in state.models.models.items()}
     return {
         "model": state.models.registry.name,
+        "task": None if state.schema is None else state.schema.task,
         "versions": [v.to_dict() for v in versions],
         "loaded": loaded,
         "routing": asdict(state.router.config),

@@ -13,6 +13,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import APIRouter, Query
 
 from driftwarden.core.errors import NotFoundError
@@ -27,7 +28,7 @@ from driftwarden.stats import (
     numeric_histogram,
     roc_curve,
 )
-from driftwarden.stats.metrics import classification_metrics
+from driftwarden.stats.metrics import classification_metrics, regression_metrics
 from driftwarden.store import (
     feature_history,
     labelled_scores,
@@ -264,15 +265,42 @@ async def distribution(
     return await asyncio.to_thread(_distribution, state, feature, start, end, version)
 
 
-def _classification(
-    state: ServingState, start: datetime, end: datetime, version: int | None, threshold: float
-) -> dict[str, Any]:
+# Points of the predicted-against-true scatter the regression read returns, at most.
+_MAX_PAIRS = 500
+# Bins of its residual histogram, at most.
+_RESIDUAL_BINS = 40
+
+
+def _labelled_pairs(
+    state: ServingState, start: datetime, end: datetime, version: int | None
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The true labels and scores of the labelled rows of ``[start, end)``."""
     found = labelled_scores(state.engine, start, end, model_version=version)
     labels, scores = found.true_label, found.score
     if version is None:
         # The answered rows: a shadow score is a second score of a request already counted.
         answered = found.variant != "shadow"
         labels, scores = labels[answered], scores[answered]
+    return labels, scores
+
+
+def _require_task(state: ServingState, task: str, other: str) -> None:
+    """409 when the served model is not of ``task`` (the read for it is ``other``)."""
+    schema = state.schema
+    actual = "binary_classification" if schema is None else schema.task
+    if actual != task:
+        raise ApiError(
+            409,
+            "wrong_task",
+            f"the model {state.model_name!r} is a {actual.replace('_', ' ')} model; read "
+            f"{other} instead",
+        )
+
+
+def _classification(
+    state: ServingState, start: datetime, end: datetime, version: int | None, threshold: float
+) -> dict[str, Any]:
+    labels, scores = _labelled_pairs(state, start, end, version)
     if labels.shape[0] == 0:
         return {
             "n_labelled": 0,
@@ -314,6 +342,7 @@ async def classification(
     is null, and the curve empty, unless both classes are among the labels; with no labelled
     row the counts are 0 and ``accuracy`` is null too."""
     check_range(start, end)
+    _require_task(state, "binary_classification", "/v1/monitoring/regression")
     if not 0.0 <= threshold <= 1.0:
         raise ApiError(
             422,
@@ -328,6 +357,65 @@ async def classification(
         "window_end": end.astimezone(UTC),
         "model_version": version,
         "threshold": threshold,
+        **computed,
+    }
+
+
+def _regression(
+    state: ServingState, start: datetime, end: datetime, version: int | None
+) -> dict[str, Any]:
+    labels, predicted = _labelled_pairs(state, start, end, version)
+    n = int(labels.shape[0])
+    if n == 0:
+        return {
+            "n_labelled": 0,
+            "metrics": None,
+            "pairs": {"predicted": [], "actual": []},
+            "residuals": {"edges": [], "counts": []},
+        }
+    metrics = regression_metrics(labels, predicted).to_dict()
+    # Evenly spaced rows in time order: the scatter shows the whole window, not its start.
+    shown = np.unique(np.linspace(0, n - 1, min(n, _MAX_PAIRS)).round().astype(np.int64))
+    residuals = predicted - labels
+    counts, edges = np.histogram(residuals, bins=min(_RESIDUAL_BINS, max(1, n // 5)))
+    return {
+        "n_labelled": n,
+        "metrics": metrics,
+        "pairs": {
+            "predicted": predicted[shown].tolist(),
+            "actual": labels[shown].tolist(),
+        },
+        "residuals": {"edges": edges.tolist(), "counts": counts.tolist()},
+    }
+
+
+@router.get(
+    "/v1/monitoring/regression",
+    dependencies=[PredictKey],
+    summary="Errors of a regression model's labelled predictions",
+)
+async def regression(
+    state: State,
+    start: WindowStart,
+    end: WindowEnd,
+    version: Annotated[
+        int | None, Query(ge=1, description="Only the rows this version scored; all when omitted.")
+    ] = None,
+) -> dict[str, Any]:
+    """RMSE, MAE, R² and MAPE (``metrics``, with ``n``) of the rows logged in ``[start, end)``
+    that have a label: those ``version`` scored (its shadow scores too), or without a version
+    the answered ones. ``pairs`` holds at most 500 (predicted, actual) points evenly spread over
+    the rows in time order, and ``residuals`` a histogram of predicted minus actual (``edges``
+    one longer than ``counts``). With no labelled row ``metrics`` is null. 409 when the model
+    is a classifier (read ``/v1/monitoring/classification``)."""
+    check_range(start, end)
+    _require_task(state, "regression", "/v1/monitoring/classification")
+    computed = await asyncio.to_thread(_regression, state, start, end, version)
+    return {
+        "model": state.model_name,
+        "window_start": start.astimezone(UTC),
+        "window_end": end.astimezone(UTC),
+        "model_version": version,
         **computed,
     }
 
