@@ -14,7 +14,7 @@ export PREFECT_HOME ?= $(CURDIR)/.driftwarden/prefect
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS ?= false
 export NML_DISABLE_USAGE_LOGGING ?= 1
 
-.PHONY: help install browser demo dashboard format lint test bench bench-drift bench-serve bench-monitor bench-retrain bench-dashboard clean
+.PHONY: help install browser demo dashboard format lint test bench bench-drift bench-serve bench-monitor bench-retrain bench-dashboard bench-explain clean
 
 help:
 	@echo "make install   create $(VENV) and install driftwarden with its dev tools"
@@ -22,12 +22,13 @@ help:
 	@echo "make dashboard the live dashboard against the API of driftwarden.toml (http://127.0.0.1:8501)"
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import-linter layer contracts"
 	@echo "make test      the whole test suite with branch coverage (fails under 90%)"
-	@echo "make bench     the five benchmarks below, one after the other"
+	@echo "make bench     the six benchmarks below, one after the other"
 	@echo "make bench-drift  benchmarks/drift.py: drift verdicts against Evidently and a naive scipy loop"
 	@echo "make bench-serve  benchmarks/serve.py: driftwarden serve against mlflow models serve"
 	@echo "make bench-monitor  benchmarks/monitor.py: one monitor run over 1M logged predictions (SQLite, PostgreSQL)"
 	@echo "make bench-retrain  benchmarks/retrain.py: one full retraining on 100k labelled rows against the same job by hand"
 	@echo "make bench-dashboard  benchmarks/dashboard.py: each dashboard page's charts drawn in Chromium, 30 days at 2,000 a day"
+	@echo "make bench-explain  benchmarks/explain.py: adversarial validation and explanation drift on 10k-300k-row windows"
 
 install: $(STAMP)
 
@@ -76,7 +77,7 @@ test: install browser
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
-bench: bench-drift bench-serve bench-monitor bench-retrain bench-dashboard
+bench: bench-drift bench-serve bench-monitor bench-retrain bench-dashboard bench-explain
 
 bench-drift: install
 	$(BIN)/python benchmarks/drift.py $(BENCH_ARGS)
@@ -92,6 +93,9 @@ bench-retrain: install
 
 bench-dashboard: install browser
 	$(BIN)/python benchmarks/dashboard.py $(BENCH_ARGS)
+
+bench-explain: install
+	$(BIN)/python benchmarks/explain.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov src/*.egg-info
