@@ -65,7 +65,7 @@ def test_drift_page_draws_bars_heatmap_distribution_and_prediction_drift(seeded_
     run = next(r for r in client.monitoring_runs(limit=10) if r["results"])
     latest = [p for p in client.drift(start=parse_time(run["window_end"]))
               if p["window_end"] == run["window_end"]]  # fmt: skip
-    bars, distribution, heatmap, prediction = figures(at)
+    bars, distribution, heatmap, prediction, multivariate = figures(at)
     assert bars["layout"]["title"]["text"].startswith("Drift per feature")
     shown = dict(zip(bars["data"][0]["x"], bars["data"][0]["y"], strict=True))
     # With several versions in the window the bar is one of theirs; each is a real statistic.
@@ -86,6 +86,25 @@ def test_drift_page_draws_bars_heatmap_distribution_and_prediction_drift(seeded_
     assert heatmap["data"][0]["type"] == "heatmap"
     assert set(heatmap["data"][0]["y"]) == {p["feature"] for p in latest}
     assert prediction["layout"]["title"]["text"].startswith("Prediction drift")
+    # Adversarial validation's AUC per window, as the API stores it, and the latest
+    # explanation drift of every feature.
+    measured = sorted(
+        (r["window_end"], res["multivariate"]["auc"])
+        for r in client.monitoring_runs(limit=120)
+        for res in r["results"]
+        if res["multivariate"] and res["model_version"] == 1
+    )
+    assert measured
+    line = next(t for t in multivariate["data"] if t["name"] == "version 1")
+    assert line["y"] == [auc for _, auc in measured]
+    explained = next(
+        res["explanation"]
+        for r in client.monitoring_runs(limit=25, detail=True)
+        for res in r["results"]
+        if res["explanation"]
+    )
+    [table] = [t for t in at.dataframe if "share of attribution (window)" in t.value.columns]
+    assert set(table.value["feature"]) == set(explained["features"])
 
     # Choosing another feature redraws its distribution.
     other = next(f for f in at.selectbox(key="drift_feature").options if f != feature)

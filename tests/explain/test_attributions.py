@@ -223,3 +223,25 @@ def test_attribution_frame_order_and_index_do_not_matter(interaction_model, inte
     moved = compute_attributions(result.model, shuffled, schema)
 
     np.testing.assert_array_equal(plain.values, moved.values)
+
+
+def test_with_explanations_attaches_the_holdout_profile_or_leaves_the_result_alone(caplog):
+    import dataclasses
+
+    from driftwarden.data import generate_houses
+    from driftwarden.explain import AttributionProfile, with_explanations
+    from driftwarden.schema import infer_schema
+    from driftwarden.training import ModelParams, train
+
+    frame = generate_houses(600, seed=4)
+    schema = infer_schema(frame, target="price", entity_id="house_id")
+    result = train(frame, schema, params=ModelParams(max_iter=30))
+    explained = with_explanations(result)
+    profile = AttributionProfile.from_dict(explained.attributions)
+    assert list(profile.features) == schema.feature_names
+    assert profile.n_rows == len(result.holdout_sample)
+    assert sum(profile.shares.values()) == pytest.approx(1.0)
+    bare = dataclasses.replace(result, holdout_sample=None)
+    with caplog.at_level("INFO", logger="driftwarden.explain.version"):
+        assert with_explanations(bare).attributions is None
+    assert "no holdout sample" in caplog.text

@@ -15,6 +15,7 @@ MODULES = [
     "driftwarden.explain.adversarial",
     "driftwarden.explain.attributions",
     "driftwarden.explain.drift",
+    "driftwarden.explain.version",
 ]
 
 

@@ -25,12 +25,18 @@ def settings_for(tmp_path, **overrides):
     return load_settings(None, home=str(tmp_path / "home"), alerts={"log": False}, **overrides)
 
 
+# For the tests about one feature's drift or about retraining: the multivariate and explanation
+# measures cost each run about half a second, and the quiet week keeps them on to show they
+# raise no false alarm.
+PER_FEATURE_ONLY = {"multivariate": {"enabled": False}, "explanation": {"enabled": False}}
+
+
 def test_a_sudden_shift_is_flagged_within_an_hour_at_a_thousand_predictions_an_hour(tmp_path):
     options = SimulationOptions(
         scenarios=("sudden",), days=1, rate=24_000, label_delay=timedelta(hours=1),
         step=timedelta(hours=1), monitor_every=timedelta(hours=1), window=timedelta(hours=1),
     )  # fmt: skip
-    result = simulate(settings_for(tmp_path), options, tmp_path / "run")
+    result = simulate(settings_for(tmp_path, monitor=PER_FEATURE_ONLY), options, tmp_path / "run")
     [injection] = result.injections
     [column] = injection["columns"]
     start = parse_time(injection["start"])
@@ -65,6 +71,7 @@ def test_a_concept_change_is_retrained_tested_and_promoted_without_anyone_acting
     settings = settings_for(
         tmp_path,
         ab_test={"share": 0.5, "min_duration": "P2D"},
+        monitor=PER_FEATURE_ONLY,
     )
     options = SimulationOptions(scenarios=("concept",), days=12, rate=2000, seed=3)
     result = simulate(settings, options, tmp_path / "run")

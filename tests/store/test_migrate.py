@@ -358,6 +358,7 @@ def test_downgrade_to_0007_refuses_to_truncate_regression_labels(migrated: Engin
     at = make_row(1).created_at + timedelta(hours=1)
     insert_rows(migrated, [make_row(1), make_row(2, score=10.5, label=None)])
     record_labels(migrated, {"req-00001": 1, "req-00002": 10.25}, received_at=at)
+    downgrade(migrated, "0008")
     with pytest.raises(RuntimeError, match="1 labels are not whole numbers and 1 predictions"):
         downgrade(migrated, "0007")
     with migrated.begin() as connection:
@@ -370,3 +371,16 @@ def test_downgrade_to_0007_refuses_to_truncate_regression_labels(migrated: Engin
         ]
     upgrade(migrated)
     assert _diff(migrated) == []
+
+
+def test_upgrade_from_0008_adds_the_multivariate_columns_and_downgrade_drops_them(
+    engine: Engine,
+):
+    upgrade(engine, "0008")
+    assert "multivariate" not in {c["name"] for c in inspect(engine).get_columns("monitor_results")}
+    upgrade(engine)
+    assert _diff(engine) == []
+    columns = {c["name"] for c in inspect(engine).get_columns("monitor_results")}
+    assert {"multivariate", "explanation"} <= columns
+    downgrade(engine, "0008")
+    assert "explanation" not in {c["name"] for c in inspect(engine).get_columns("monitor_results")}

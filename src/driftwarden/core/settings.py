@@ -48,9 +48,11 @@ __all__ = [
     "AlertSettings",
     "DashboardSettings",
     "DriftThresholds",
+    "ExplanationSettings",
     "JensenShannonThresholds",
     "LevelRule",
     "MonitorSettings",
+    "MultivariateSettings",
     "NoTrafficRule",
     "PerformanceDropRule",
     "PerformanceMetric",
@@ -222,6 +224,48 @@ class DriftThresholds(_Section):
     wasserstein: WassersteinThresholds = Field(default_factory=WassersteinThresholds)
 
 
+class MultivariateSettings(_Levels):
+    """Adversarial validation of windows against the version's training sample: drift that no
+    single feature shows (a changed correlation), with where it is. Bounded cost: fixed
+    samples, whatever the window's size (about 0.4 s a version at the defaults here)."""
+
+    enabled: bool = Field(default=True, description="Measure multivariate drift.")
+    every: timedelta = Field(
+        default=timedelta(hours=1),
+        ge=timedelta(0),
+        description="At most once per this much time per version (0: every run).",
+    )
+    sample_size: int = Field(
+        default=2000, ge=50, description="Rows of the reference and of the window, each."
+    )
+    folds: int = Field(default=3, ge=2, le=20, description="Cross-validation folds.")
+    permutations: int = Field(
+        default=200, ge=19, description="Permutations behind the p-value (its floor is 1/(n+1))."
+    )
+    warning: float = Field(default=0.55, gt=0.5, lt=1, description="AUC of a warning.")
+    critical: float = Field(default=0.65, gt=0.5, lt=1, description="AUC of a critical verdict.")
+
+
+class ExplanationSettings(_Section):
+    """Explanation drift: each feature's attributions on a window sample against the version's
+    holdout attributions (needs ``driftwarden[explain]`` for models shap explains)."""
+
+    enabled: bool = Field(default=True, description="Measure explanation drift.")
+    every: timedelta = Field(
+        default=timedelta(hours=1),
+        ge=timedelta(0),
+        description="At most once per this much time per version (0: every run).",
+    )
+    sample_size: int = Field(default=500, ge=20, description="Window rows explained.")
+    share_threshold: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="A change of a feature's share of total attribution this large (absolute) "
+        "is a moved influence.",
+    )
+
+
 class MonitorSettings(_Section):
     """The monitor: how windows are cut, when a verdict is drift, and how runs are scheduled."""
 
@@ -271,6 +315,8 @@ class MonitorSettings(_Section):
         "raises fewer false alarms and detects later.",
     )
     drift: DriftThresholds = Field(default_factory=DriftThresholds)
+    multivariate: MultivariateSettings = Field(default_factory=MultivariateSettings)
+    explanation: ExplanationSettings = Field(default_factory=ExplanationSettings)
 
 
 class LevelRule(_Levels):
@@ -345,6 +391,16 @@ class AlertRules(_Section):
         default=True,
         description="An alert when ADWIN finds a change in the labelled error stream (critical) "
         "or the score stream (warning).",
+    )
+    multivariate_drift: bool = Field(
+        default=True,
+        description="An alert when adversarial validation tells the window from the reference "
+        "(its levels are [monitor.multivariate]'s).",
+    )
+    explanation_drift: bool = Field(
+        default=True,
+        description="An alert per feature whose influence on the model moved (warning; critical "
+        "when its attributions drifted critically).",
     )
     share_drifted: ShareDriftedRule = Field(default_factory=ShareDriftedRule)
     performance_drop: PerformanceDropRule = Field(default_factory=PerformanceDropRule)

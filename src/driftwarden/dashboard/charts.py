@@ -214,6 +214,36 @@ def prediction_drift_chart(runs: Sequence[Row]) -> go.Figure:
     return figure
 
 
+def multivariate_chart(runs: Sequence[Row]) -> go.Figure:
+    """Adversarial validation's AUC per window and version, with its warning and critical
+    levels; a point's hover names the features that carry the shift."""
+    figure = _figure("Multivariate drift: adversarial validation AUC", yaxis_title="ROC AUC")
+    by_version: dict[int, list[tuple[str, Row]]] = defaultdict(list)
+    levels: Row | None = None
+    for run in sorted(runs, key=lambda r: r["window_end"]):
+        for result in run["results"]:
+            found = result.get("multivariate")
+            if found:
+                by_version[result["model_version"]].append((run["window_end"], found))
+                levels = found
+    for version, points in sorted(by_version.items()):
+        figure.add_scatter(
+            x=[end for end, _ in points],
+            y=[found["auc"] for _, found in points],
+            text=[", ".join(found["top_features"][:3]) for _, found in points],
+            hovertemplate="AUC %{y:.3f}<br>most telling: %{text}<extra></extra>",
+            mode="lines+markers",
+            line={"color": version_colour(version)},
+            name=f"version {version}",
+        )
+    if levels is not None:
+        for level, colour in (("warning", "#f9a825"), ("critical", "#c62828")):
+            figure.add_hline(
+                y=levels[level], line={"dash": "dot", "color": colour}, annotation_text=level
+            )
+    return figure
+
+
 def performance_chart(points: Sequence[Row], metric: str) -> go.Figure:
     """Realised ``metric`` per window and version (labelled rows under each point) beside the
     figure estimated from the scores alone, where there is one (a classifier's)."""

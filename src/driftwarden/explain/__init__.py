@@ -5,6 +5,8 @@
   and its feature importances say where the shift is. Needs scikit-learn only.
 * :func:`compute_attributions`, :func:`attribution_profile`: per-row SHAP values of a fitted
   driftwarden pipeline, and their summary for a model version's holdout.
+* :func:`with_explanations`: a training result with its holdout's attribution profile, which
+  the registry keeps with the version.
 * :func:`explanation_drift`: whether each feature's influence on the model moved in a window,
   and whether it did so while the feature's own inputs looked stable.
 
@@ -33,6 +35,7 @@ from driftwarden.explain.drift import (
     FeatureExplanationDrift,
     explanation_drift,
 )
+from driftwarden.explain.version import with_explanations
 
 __all__ = [
     "INSTALL_HINT",
@@ -49,4 +52,5 @@ __all__ = [
     "attribution_profile",
     "compute_attributions",
     "explanation_drift",
+    "with_explanations",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from driftwarden.core import AlertRules, ConfigError, LevelRule
 from driftwarden.monitoring.performance import watched_metric, worsening
@@ -239,6 +239,67 @@ def _performance_check(result: VersionResult, rules: AlertRules) -> Check | None
     )
 
 
+def _multivariate_checks(result: VersionResult, rules: AlertRules) -> list[Check]:
+    """Adversarial validation's verdict, and each feature whose influence moved."""
+    checks: list[Check] = []
+    found = result.multivariate
+    if rules.multivariate_drift and found is not None:
+        level = cast(Level, found["severity"])
+        top = ", ".join(found["top_features"][:3]) or "no single feature"
+        checks.append(
+            Check(
+                "multivariate_drift",
+                result.model_version,
+                "",
+                level,
+                "the window can be told from the reference",
+                f"a classifier tells the window from the training sample with ROC AUC "
+                f"{found['auc']:.3f} (p = {found['p_value']:.3g}, {found['n_current']} and "
+                f"{found['n_reference']} rows); most telling: {top} "
+                f"(version {result.model_version})",
+                found["auc"],
+                found["critical"] if level == "critical" else found["warning"],
+                {key: found[key] for key in ("auc", "p_value", "top_features", "n_current")},
+            )
+        )
+    explained = result.explanation
+    if rules.explanation_drift and explained is not None:
+        for feature in explained["features"].values():
+            if feature["status"] == "insufficient_data":
+                continue
+            moved = bool(feature["influence_moved"])
+            level = cast(Level, feature["severity"]) if moved else "ok"
+            stable = bool(feature["influence_moved_inputs_stable"])
+            statistic = feature["statistic"]
+            drifted = (
+                ""
+                if statistic is None
+                else f"; its attributions drifted by {feature['method']} {statistic:.3g}"
+            )
+            checks.append(
+                Check(
+                    "explanation_drift",
+                    result.model_version,
+                    feature["feature"],
+                    level,
+                    f"the influence of {feature['feature']} moved"
+                    + (" while its inputs look stable" if stable else ""),
+                    f"{feature['feature']}'s share of the attributions went from "
+                    f"{feature['share_reference']:.1%} to {feature['share_current']:.1%}"
+                    f"{drifted} (version {result.model_version})",
+                    statistic,
+                    feature["critical"] if level == "critical" else feature["warning"],
+                    {
+                        "status": feature["status"],
+                        "share_reference": feature["share_reference"],
+                        "share_current": feature["share_current"],
+                        "input_severity": feature["input_severity"],
+                    },
+                )
+            )
+    return checks
+
+
 def _latency_check(result: VersionResult, rule: LevelRule) -> Check | None:
     p99 = result.latency_ms.get("p99")
     if not rule.enabled or p99 is None:
@@ -274,6 +335,7 @@ def evaluate(
     checks: list[Check] = []
     for result in outcome.results:
         checks += _drift_checks(result, rules)
+        checks += _multivariate_checks(result, rules)
         checks += _quality_checks(result, rules.data_quality)
         performance = _performance_check(result, rules)
         latency = _latency_check(result, rules.latency_p99_ms)

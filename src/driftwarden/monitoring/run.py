@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from driftwarden.core import Clock, MonitorSettings
 from driftwarden.core.errors import NotFoundError
+from driftwarden.monitoring.multivariate import WindowExplainer
 from driftwarden.monitoring.references import References
 from driftwarden.monitoring.window import WindowFrame, assemble
 from driftwarden.stats import (
@@ -104,6 +105,10 @@ class VersionResult:
     n_labelled: int
     holdout: dict[str, float] = field(default_factory=dict)
     task: str = "binary_classification"
+    #: Adversarial validation of the window (``AdversarialResult.to_dict``), when measured.
+    multivariate: dict[str, Any] | None = None
+    #: Explanation drift of the window (``ExplanationDriftResult.to_dict``), when measured.
+    explanation: dict[str, Any] | None = None
 
     @property
     def severity(self) -> str:
@@ -164,6 +169,7 @@ class WindowRunner:
         self.settings = settings
         self.clock = clock
         self.config = drift_config(settings)
+        self.explainer = WindowExplainer(references, settings)
 
     @property
     def model_name(self) -> str:
@@ -386,14 +392,16 @@ class WindowRunner:
 
         state = load_state(self.engine, f"{self.model_name}:")
         stats_began = time.perf_counter()
+        explained: dict[str, str | None] = {}
         results = [
-            result
+            self.explainer.measure(result, frame.of_version(version), end, state, explained)
             for version in frame.versions()
             if (result := self._version_result(version, frame.of_version(version), labelled))
             is not None
         ]
         stats_seconds = time.perf_counter() - stats_began
         changes, state_updates, touched = self._detectors(frame, start, end, state)
+        state_updates.update(explained)
         self._recompute(touched, start)
         champion = self.references.champion()
         duration = time.perf_counter() - began
@@ -484,6 +492,8 @@ def _result_row(
         "performance": result.performance,
         "performance_at": now,
         "estimated": result.estimated,
+        "multivariate": result.multivariate,
+        "explanation": result.explanation,
         "report": report.to_dict(),
     }
 

@@ -11,9 +11,12 @@ from typing import Any
 from driftwarden.training import TrainingResult
 
 __all__ = [
+    "ATTRIBUTIONS_FILE",
+    "HOLDOUT_SAMPLE_FILE",
     "IMPORTANCES_FILE",
     "METRICS_FILE",
     "PROFILE_FILE",
+    "REFERENCE_SAMPLE_FILE",
     "SCHEMA_FILE",
     "TAG_PREFIX",
     "git_commit",
@@ -26,6 +29,11 @@ SCHEMA_FILE = "schema.json"
 PROFILE_FILE = "profile.json"
 METRICS_FILE = "metrics.json"
 IMPORTANCES_FILE = "importances.json"
+# Samples of the training and holdout features, for multivariate and explanation drift; and
+# the holdout's attribution profile, when one was computed (driftwarden.explain).
+REFERENCE_SAMPLE_FILE = "reference_sample.parquet"
+HOLDOUT_SAMPLE_FILE = "holdout_sample.parquet"
+ATTRIBUTIONS_FILE = "attributions.json"
 TAG_PREFIX = "driftwarden."
 # Feature importances carried as a tag (all of them are in IMPORTANCES_FILE and the run metrics).
 _TOP_IMPORTANCES = 5
@@ -49,7 +57,9 @@ def git_commit(cwd: Path | None = None) -> str | None:
 
 
 def write_artifacts(result: TrainingResult, folder: Path) -> Path:
-    """Write schema, reference profile, metrics and importances as JSON files into ``folder``."""
+    """Write schema, reference profile, metrics and importances as JSON files into ``folder``,
+    the samples of training and holdout features as Parquet, and the attribution profile if
+    the result has one."""
     folder.mkdir(parents=True, exist_ok=True)
     # Bytes, not text: written exactly as version_tags hashes them, on every platform.
     (folder / SCHEMA_FILE).write_bytes(_schema_bytes(result))
@@ -57,6 +67,14 @@ def write_artifacts(result: TrainingResult, folder: Path) -> Path:
     metrics = {"holdout": result.metrics.to_dict(), "train": result.train_metrics.to_dict()}
     (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
     (folder / IMPORTANCES_FILE).write_text(json.dumps(result.importances, indent=2), "utf-8")
+    for name, sample in (
+        (REFERENCE_SAMPLE_FILE, result.reference_sample),
+        (HOLDOUT_SAMPLE_FILE, result.holdout_sample),
+    ):
+        if sample is not None:
+            sample.to_parquet(folder / name, index=False)
+    if result.attributions is not None:
+        (folder / ATTRIBUTIONS_FILE).write_text(json.dumps(result.attributions), "utf-8")
     return folder
 
 

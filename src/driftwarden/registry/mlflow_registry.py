@@ -15,6 +15,8 @@ mounts, say).
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import logging
 import os
 import tempfile
@@ -23,11 +25,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import mlflow
 import mlflow.sklearn
+import pandas as pd
 import sklearn
 import skops.io as skops_io
 from mlflow import MlflowClient
@@ -40,7 +43,10 @@ from driftwarden.core.settings import RegistrySettings
 from driftwarden.registry.aliases import PromotionEvent, lineage
 from driftwarden.registry.artifacts import (
     ARTIFACT_DIR,
+    ATTRIBUTIONS_FILE,
+    HOLDOUT_SAMPLE_FILE,
     PROFILE_FILE,
+    REFERENCE_SAMPLE_FILE,
     SCHEMA_FILE,
     TAG_PREFIX,
     git_commit,
@@ -418,6 +424,39 @@ class ModelRegistry:
         with _translate(action), tempfile.TemporaryDirectory() as tmp:
             local = self._client.download_artifacts(info.run_id, path, tmp)
             return ReferenceProfile.from_json(Path(local).read_text("utf-8"))
+
+    def load_sample(
+        self, version: int, which: Literal["reference", "holdout"]
+    ) -> pd.DataFrame | None:
+        """The sample of training (``reference``) or holdout features kept with a version, or
+        None for a version registered without one.
+
+        Raises
+        ------
+        NotFoundError
+            No such version.
+        RegistryError
+            Its files cannot be read.
+        """
+        name = REFERENCE_SAMPLE_FILE if which == "reference" else HOLDOUT_SAMPLE_FILE
+        found = self._optional_artifact(version, name)
+        return None if found is None else pd.read_parquet(io.BytesIO(found))
+
+    def load_attributions(self, version: int) -> dict[str, Any] | None:
+        """The holdout's attribution profile kept with a version (the JSON of
+        ``driftwarden.explain.AttributionProfile``), or None without one."""
+        found = self._optional_artifact(version, ATTRIBUTIONS_FILE)
+        return None if found is None else dict(json.loads(found))
+
+    def _optional_artifact(self, version: int, name: str) -> bytes | None:
+        info = self.get_version(version)
+        with _translate(f"reading {name} of version {version}"):
+            listed = {f.path for f in self._client.list_artifacts(info.run_id, ARTIFACT_DIR)}
+            path = f"{ARTIFACT_DIR}/{name}"
+            if path not in listed:
+                return None
+            with tempfile.TemporaryDirectory() as tmp:
+                return Path(self._client.download_artifacts(info.run_id, path, tmp)).read_bytes()
 
     # -- promotion -------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from driftwarden.client import DriftwardenClient
 from driftwarden.core import ConfigError, Settings, SimulatedClock, load_settings
 from driftwarden.data import RowGenerator, load_telco, read_table
 from driftwarden.data.telco import TELCO_ID, TELCO_TARGET
+from driftwarden.explain import with_explanations
 from driftwarden.registry import ModelRegistry
 from driftwarden.schema import FeatureSchema, infer_schema
 from driftwarden.serving.app import create_app
@@ -209,7 +210,7 @@ def simulate(
     assert schema.target is not None
     say(f"training the first champion on {len(frame):,} rows")
     registry = ModelRegistry(settings.registry, clock=clock, home=settings.home)
-    first = train(frame, schema, seed=options.seed)
+    first = with_explanations(train(frame, schema, seed=options.seed), seed=options.seed)
     registry.register(first, alias="champion", trigger="simulation")
     frozen = first.model
     generator = RowGenerator.fit(

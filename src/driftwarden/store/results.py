@@ -32,7 +32,7 @@ _RESULT_COLUMNS = (
     "id", "run_id", "model_version", "window_start", "window_end", "n_rows", "severity",
     "share_drifted", "prediction_statistic", "prediction_severity", "latency_p50_ms",
     "latency_p95_ms", "latency_p99_ms", "n_labelled", "performance", "performance_at",
-    "estimated",
+    "estimated", "multivariate",
 )  # fmt: skip
 _FEATURE_COLUMNS = (
     "model_version", "window_end", "feature", "kind", "method", "statistic", "warning",
@@ -90,10 +90,10 @@ def list_runs(
     limit: int = 100,
     reports: bool = False,
 ) -> list[dict[str, Any]]:
-    """Runs whose window ends in ``[start, end)``, newest first, each with its ``results``;
-    with ``reports``, each result also carries its full drift report (the largest column, read
-    only when asked for)."""
-    columns = (*_RESULT_COLUMNS, "report") if reports else _RESULT_COLUMNS
+    """Runs whose window ends in ``[start, end)``, newest first, each with its ``results``
+    (multivariate drift included); with ``reports``, each result also carries its full drift
+    report and its explanation drift (the largest columns, read only when asked for)."""
+    columns = (*_RESULT_COLUMNS, "report", "explanation") if reports else _RESULT_COLUMNS
     query = select(MonitorRun).where(MonitorRun.model_name == model_name)
     if start is not None:
         query = query.where(MonitorRun.window_end >= start)

@@ -271,6 +271,9 @@ class MonitorResult(Base):
     performance_at: Mapped[datetime | None]
     estimated: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Adversarial validation of the window, and explanation drift: null when not measured.
+    multivariate: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class FeatureResult(Base):

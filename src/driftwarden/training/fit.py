@@ -50,6 +50,11 @@ logger = logging.getLogger(__name__)
 Holdout = Literal["stratified", "time", "recent"]
 Progress = Callable[[str], None]
 
+REFERENCE_SAMPLE_ROWS = 5000
+"""Training rows kept with a version for multivariate drift (adversarial validation)."""
+HOLDOUT_SAMPLE_ROWS = 2000
+"""Holdout rows kept with a version: the reference of explanation drift."""
+
 # Each class needs this many rows so that both splits hold it and the holdout AUC means something.
 _MIN_ROWS_PER_CLASS = 10
 # A regression needs this many rows, so that the holdout holds a few and its R² means something.
@@ -86,6 +91,15 @@ class TrainingResult:
     #: healthy traffic should read, including the model's own miscalibration. Classifiers only:
     #: None for a regressor, whose errors its predictions alone cannot estimate.
     estimated: EstimatedMetrics | None = None
+    #: A seeded sample of the training rows' features (at most :data:`REFERENCE_SAMPLE_ROWS`),
+    #: kept with the version: multivariate drift compares windows with rows, not summaries.
+    reference_sample: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    #: A seeded sample of the holdout's features (at most :data:`HOLDOUT_SAMPLE_ROWS`): the
+    #: rows whose attributions are the reference of explanation drift.
+    holdout_sample: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    #: The holdout's attribution profile (``driftwarden.explain.AttributionProfile.to_dict``),
+    #: when one was computed; registered with the version.
+    attributions: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def task(self) -> Task:
@@ -381,7 +395,16 @@ def _fit_and_validate(
         holdout=holdout,
         ignored_columns=ignored,
         estimated=None if schema.is_regression else estimated_metrics(holdout_scores),
+        reference_sample=_sample(x_train, REFERENCE_SAMPLE_ROWS, seed),
+        holdout_sample=_sample(x_test, HOLDOUT_SAMPLE_ROWS, seed),
     )
+
+
+def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """At most ``rows`` rows of ``frame``, drawn without replacement (all of them if fewer)."""
+    if len(frame) <= rows:
+        return frame.reset_index(drop=True)
+    return frame.sample(n=rows, random_state=seed).reset_index(drop=True)
 
 
 def _labels(target: pd.Series[Any], schema: FeatureSchema) -> np.ndarray[Any, Any]:

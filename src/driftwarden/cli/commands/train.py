@@ -9,6 +9,7 @@ from typing import Any
 from driftwarden.cli.commands._shared import Progress, training_data
 from driftwarden.core import Settings
 from driftwarden.core.errors import ConfigError, DataError
+from driftwarden.explain import with_explanations
 from driftwarden.registry import ModelRegistry
 from driftwarden.stats.metrics import ClassificationMetrics, RegressionMetrics
 from driftwarden.training import TrainingResult, task_metrics, train
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"holdout ROC AUC {auc} is below the gate training.min_roc_auc = "
             f"{options.min_roc_auc}; nothing was registered"
         )
+    progress("explaining the holdout (the reference of explanation drift)")
+    result = with_explanations(result, seed=options.seed)
     registry = ModelRegistry(settings.registry, home=settings.home)
     alias = None if args.alias == "none" else args.alias
     if alias in ("champion", "challenger"):

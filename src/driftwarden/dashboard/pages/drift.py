@@ -1,5 +1,6 @@
 """Drift: per-feature verdicts of the latest window, their history, one feature's reference and
-current distributions, and the drift of the model's scores."""
+current distributions, the drift of the model's scores, multivariate drift, and the features
+whose influence on the model moved."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from driftwarden.dashboard.common import (
     live,
     parse_time,
     scored_runs,
+    table,
     when,
 )
 
@@ -82,6 +84,55 @@ def body() -> None:
         _feature_detail(latest, run)
     chart(charts.drift_heatmap(points), "drift_heatmap")
     chart(charts.prediction_drift_chart(runs), "drift_prediction")
+    _joint(runs)
+
+
+def _joint(runs: list[dict[str, Any]]) -> None:
+    """Multivariate drift over time, and the latest explanation drift per feature."""
+    st.subheader("Multivariate and explanation drift")
+    if not any(r.get("multivariate") for run in runs for r in run["results"]):
+        empty(
+            "No window has been measured for multivariate drift yet. The monitor measures it at "
+            "most once per monitor.multivariate.every, for versions registered with a sample "
+            "of their training rows."
+        )
+    else:
+        chart(charts.multivariate_chart(runs), "drift_multivariate")
+    explained = [
+        (run, result)
+        for run in read("monitoring_runs", limit=25, detail=True)
+        for result in run["results"]
+        if result.get("explanation")
+    ]
+    if not explained:
+        empty(
+            "No explanation drift yet: it appears once a window of a version registered with "
+            "its holdout attributions is measured (monitor.explanation)."
+        )
+        return
+    run, result = explained[0]
+    st.caption(
+        f"Attributions of version {result['model_version']} in the window ending "
+        f"{when(run['window_end'])} against its holdout's"
+    )
+    rows = [
+        {**f, "status": f["status"].replace("_", " ")}
+        for f in sorted(
+            result["explanation"]["features"].values(), key=lambda f: -f["share_current"]
+        )
+    ]
+    columns = ["feature", "status", "severity", "share_reference", "share_current", "method"]
+    table(
+        rows,
+        [*columns, "statistic", "input_severity"],
+        key="drift_explanation",
+        labels={
+            "share_reference": "share of attribution (holdout)",
+            "share_current": "share of attribution (window)",
+            "statistic": "attribution drift",
+            "input_severity": "input drift",
+        },
+    )
 
 
 st.title("Drift")

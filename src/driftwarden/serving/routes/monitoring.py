@@ -73,12 +73,16 @@ async def runs(
     start: Start = None,
     end: End = None,
     limit: Limit = 100,
-    detail: Annotated[bool, Query(description="Include each result's full drift report.")] = False,
+    detail: Annotated[
+        bool, Query(description="Include each result's full drift report and explanation drift.")
+    ] = False,
 ) -> dict[str, Any]:
     """The latest monitor runs, newest first, each with one result per model version that
     served its window: drift severity, share of drifted features, prediction drift, latency
-    percentiles, realised performance (and the labelled rows it rests on) and estimated
-    performance."""
+    percentiles, realised performance (and the labelled rows it rests on), estimated
+    performance, and multivariate drift (``multivariate``: adversarial validation's AUC,
+    p-value, severity and the features that carry the shift; null when not measured in that
+    run). ``detail=true`` adds the full drift ``report`` and ``explanation`` drift."""
     check_range(start, end)
     found = await asyncio.to_thread(
         list_runs,
