@@ -117,7 +117,8 @@ def test_a_changed_correlation_is_multivariate_and_explanation_drift_only(make_j
         ("multivariate_drift", ""),
         ("explanation_drift", "x1"),
     }
-    stored = list_runs(http.app.state.serving.engine, "joint", limit=1, reports=True)[0]["results"][0]  # type: ignore[attr-defined]
+    engine = http.app.state.serving.engine  # type: ignore[attr-defined]
+    stored = list_runs(engine, "joint", limit=1, reports=True)[0]["results"][0]
     assert stored["multivariate"]["auc"] == result.multivariate["auc"]
     assert stored["explanation"]["features"]["x2"]["status"] == "influence_moved_inputs_stable"
     # Without the detail a run carries its multivariate drift, not the larger explanation.
