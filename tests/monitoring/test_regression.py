@@ -204,13 +204,15 @@ def test_prediction_drift_is_measured_on_predicted_values(make_priced):
             "alerts.rules.performance_drop.metric",
         ),
         ({"retraining": {"policy": {"metric": "accuracy"}}}, "retraining.policy.metric"),
+        ({"retraining": {"metric": "roc_auc"}}, "retraining.metric"),
+        ({"ab_test": {"metric": "accuracy"}}, "ab_test.metric"),
     ],
 )
 def test_a_classification_metric_for_a_regression_model_is_refused_at_start(
     make_priced, overrides, key
 ):
     with pytest.raises(
-        ConfigError, match="cannot watch a regression model; use one of rmse, mae"
+        ConfigError, match=r"a regression model; use one of (rmse|mse), mae"
     ) as info:
         make_priced(**overrides)
     assert info.value.key == key

@@ -566,7 +566,8 @@ def test_paired_shadow_scores_pair_each_shadow_row_with_the_answer_it_shadows(mi
     insert_rows(migrated, [*answered, *shadows])
     record_labels(
         migrated,
-        {"req-00001": 1, "req-00002": 0, "req-00004": 1, "req-00005": 1, "req-00042": 0},
+        # A regression model's true value keeps its fraction.
+        {"req-00001": 1, "req-00002": 0.25, "req-00004": 1, "req-00005": 1, "req-00042": 0},
         received_at=START + HOUR,
     )
     pairs = paired_shadow_scores(migrated, START, START + HOUR)
@@ -575,7 +576,7 @@ def test_paired_shadow_scores_pair_each_shadow_row_with_the_answer_it_shadows(mi
     assert pairs.challenger_version.tolist() == [2, 3]
     assert pairs.champion_score.tolist() == [0.1, 0.2]
     assert pairs.challenger_score.tolist() == [0.9, 0.8]
-    assert pairs.true_label.tolist() == [1, 0]
+    assert pairs.true_label.tolist() == [1, 0.25]
     assert pairs.champion_score.dtype == "float64"
     later = paired_shadow_scores(migrated, START + HOUR, START + 2 * HOUR)
     assert (later.champion_score.tolist(), later.challenger_score.tolist()) == ([0.5], [0.6])

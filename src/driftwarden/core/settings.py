@@ -514,21 +514,34 @@ class RetrainingSettings(_Section):
         ge=10,
         description="Fewer labelled production rows in `lookback` and the retraining is skipped.",
     )
-    metric: Literal["roc_auc", "accuracy", "f1", "precision", "recall"] = Field(
-        default="roc_auc", description="The metric of the validation gates."
+    metric: PerformanceMetric | None = Field(
+        default=None,
+        description="The metric of the validation gates: roc_auc, accuracy, f1, precision or "
+        "recall for a classifier (scores: higher is better), rmse or mae for a regression model "
+        "(errors: lower is better); unset: roc_auc for a classifier, rmse for a regression "
+        "model. A metric of the other task fails the retraining with an error naming this key.",
     )
     tolerance: float = Field(
         default=0.01,
         ge=0,
         le=1,
-        description="Gate: the candidate may be at most this much worse than the champion on "
-        "the holdout (absolute, in `metric`).",
+        description="Gate: how much worse than the champion the candidate may be on the "
+        "holdout. For a score, absolute in `metric` (at least the champion's minus this); for "
+        "an error, relative (at most the champion's times 1 + this: 0.01 = 1 % more error).",
     )
     min_score: float = Field(
         default=0.6,
         ge=0,
         le=1,
-        description="Gate: the candidate's holdout `metric` must reach this floor.",
+        description="Gate for a score (roc_auc, accuracy...): the candidate's holdout `metric` "
+        "must reach this floor. Not used for an error: see `max_error`.",
+    )
+    max_error: float | None = Field(
+        default=None,
+        gt=0,
+        description="Gate for an error (rmse, mae): the candidate's holdout `metric` must not "
+        "exceed this ceiling, in the target's units; unset: no ceiling. Not used for a score: "
+        "see `min_score`.",
     )
     start_ab_test: bool = Field(
         default=True,
@@ -560,17 +573,22 @@ class ABTestSettings(_Section):
     share: float = Field(
         default=0.1, gt=0, le=1, description="The challenger's share of entities in split mode."
     )
-    metric: Literal["accuracy", "roc_auc"] = Field(
-        default="accuracy",
-        description="What decides: accuracy (two-proportion z test on split traffic, McNemar "
-        "in shadow mode) or ROC AUC (bootstrap interval on split traffic, DeLong in shadow).",
+    metric: Literal["accuracy", "roc_auc", "mse", "mae"] | None = Field(
+        default=None,
+        description="What decides. A classifier: accuracy (two-proportion z test on split "
+        "traffic, McNemar in shadow mode) or roc_auc (bootstrap interval on split traffic, "
+        "DeLong in shadow). A regression model: mse or mae, the mean squared or absolute error "
+        "(Welch's t test on split traffic, a paired t test in shadow). Unset: accuracy for a "
+        "classifier, mse for a regression model. A metric of the other task is refused when a "
+        "test starts.",
     )
     min_effect: float = Field(
         default=0.02,
         ge=0,
         le=1,
-        description="Promote only when the challenger is better by at least this much (0.02 = "
-        "2 points of accuracy).",
+        description="Promote only when the challenger is better by at least this much: "
+        "absolute for a score (0.02 = 2 points of accuracy), relative to the champion's error "
+        "for an error (0.02 = a 2 % lower MSE).",
     )
     alpha: float = Field(default=0.05, gt=0, lt=1, description="Significance level.")
     min_labelled: int = Field(

@@ -13,6 +13,14 @@ statistics, and applies :func:`decide`:
 * significantly better by at least ``min_effect``, after ``min_duration``: promoted;
 * undecided at ``max_duration``: ended without promotion.
 
+The metric follows the champion's task (:func:`ab_test_metric`): a classifier is judged on
+accuracy or ROC AUC, which rise as it improves; a regression model on its mean squared or
+absolute error (:data:`~driftwarden.stats.LOSS_METRICS`), which fall. "Better" and "worse" read
+the direction: for an error, the challenger wins by a loss lower than the champion's, and
+``min_effect`` is relative to the champion's loss (0.02: a 2 % lower MSE) rather than absolute.
+The metric is resolved when the test starts and stored with it, and the test is decided on that
+metric to its end.
+
 Promotion moves the champion alias (the registry keeps the previous champion, so a rollback is
 one command) and records the statistics that decided it; every ending turns the routing off.
 Drift is always measured against the profile of the version that served a window, so the
@@ -33,15 +41,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from driftwarden.core import ABTestSettings, Clock, ConflictError, NotFoundError, Settings
+from driftwarden.core.errors import ConfigError
 from driftwarden.monitoring.run import THRESHOLD, RunOutcome
 from driftwarden.registry import ModelRegistry
 from driftwarden.stats import (
+    LOSS_METRICS,
     ArmComparison,
     InsufficientDataError,
     bootstrap_auc_difference,
     delong_test,
     mcnemar_test,
+    paired_loss_test,
     two_proportion_test,
+    welch_loss_test,
 )
 from driftwarden.store import (
     add_ab_snapshot,
@@ -54,12 +66,61 @@ from driftwarden.store import (
     update_ab_test,
 )
 
-__all__ = ["ABDecision", "ABTestManager", "Action", "ArmData", "Guardrails", "decide"]
+__all__ = [
+    "AB_CLASSIFICATION_METRICS",
+    "AB_REGRESSION_METRICS",
+    "ABDecision",
+    "ABTestManager",
+    "Action",
+    "ArmData",
+    "Guardrails",
+    "ab_test_metric",
+    "compare_arms",
+    "decide",
+]
 
 logger = logging.getLogger(__name__)
 
 Action = Literal["continue", "promote", "reject", "end"]
 _ENDED: dict[str, str] = {"promote": "promoted", "reject": "rejected", "end": "ended"}
+_CLASSIFIER = "binary_classification"
+
+#: The metrics a test of classifiers decides on (scores: higher is better), the default first.
+AB_CLASSIFICATION_METRICS: tuple[str, ...] = ("accuracy", "roc_auc")
+#: The metrics a test of regression models decides on (errors: lower is better), the default
+#: first: mean squared error, the square of the RMSE the retraining gates use, and mean
+#: absolute error.
+AB_REGRESSION_METRICS: tuple[str, ...] = LOSS_METRICS
+
+
+def ab_test_metric(configured: str | None, task: str) -> str:
+    """The metric ``ab_test.metric`` set to ``configured`` decides on for a champion of ``task``.
+
+    Unset, the task's default: ``accuracy`` for a classifier, ``mse`` for a regression model.
+
+    Raises
+    ------
+    ConfigError
+        ``configured`` is a metric of the other task (``mse`` for a classifier, ``roc_auc``
+        for a regression model); the message names ``ab_test.metric`` and the choices.
+
+    Examples
+    --------
+    >>> ab_test_metric(None, "regression"), ab_test_metric("roc_auc", "binary_classification")
+    ('mse', 'roc_auc')
+    """
+    regression = task == "regression"
+    allowed = AB_REGRESSION_METRICS if regression else AB_CLASSIFICATION_METRICS
+    if configured is None:
+        return allowed[0]
+    if configured not in allowed:
+        kind = "a regression model" if regression else "a classifier"
+        raise ConfigError(
+            f"ab_test.metric = {configured!r} cannot decide an A/B test of {kind}; use one of "
+            f"{', '.join(allowed)}, or leave ab_test.metric unset to decide on {allowed[0]}",
+            key="ab_test.metric",
+        )
+    return configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,13 +128,15 @@ class ArmData:
     """The labelled predictions of both arms since the test started.
 
     In split mode the arms are different rows; in shadow mode the same rows (``paired``), and
-    ``champion_label`` is ``challenger_label``.
+    ``champion_label`` is ``challenger_label``. A classifier's scores are probabilities and its
+    labels 0 or 1; a regression model's scores are its predicted values and its labels the
+    true values.
     """
 
     champion_score: NDArray[np.float64]
-    champion_label: NDArray[np.int64]
+    champion_label: NDArray[np.float64]
     challenger_score: NDArray[np.float64]
-    challenger_label: NDArray[np.int64]
+    challenger_label: NDArray[np.float64]
     paired: bool
 
     @property
@@ -137,15 +200,55 @@ class ABDecision:
         }
 
 
-def compare_arms(data: ArmData, settings: ABTestSettings, *, seed: int = 0) -> ArmComparison:
-    """The statistical test of the configured metric that fits how the arms were sampled.
+def compare_arms(
+    data: ArmData,
+    settings: ABTestSettings,
+    *,
+    seed: int = 0,
+    task: str = _CLASSIFIER,
+    metric: str | None = None,
+) -> ArmComparison:
+    """The statistical test of the metric that fits how the arms were sampled.
+
+    Parameters
+    ----------
+    data : ArmData
+    settings : ABTestSettings
+    seed : int
+        Seed of the bootstrap (ROC AUC on split traffic).
+    task : {"binary_classification", "regression"}
+        The champion's task.
+    metric : str, optional
+        The metric to decide on (as stored with the test); unset, ``settings.metric`` resolved
+        for ``task`` (:func:`ab_test_metric`).
 
     Raises
     ------
+    ConfigError
+        The metric is not one of ``task``'s.
     InsufficientDataError
-        An arm is empty, or (ROC AUC) holds one class only.
+        An arm is empty (for an error: has fewer than 2 rows), or (ROC AUC) holds one class
+        only.
     """
-    if settings.metric == "accuracy":
+    metric = ab_test_metric(settings.metric if metric is None else metric, task)
+    if metric in AB_REGRESSION_METRICS:
+        if data.paired:
+            return paired_loss_test(
+                data.champion_label,
+                data.champion_score,
+                data.challenger_score,
+                metric=metric,
+                alpha=settings.alpha,
+            )
+        return welch_loss_test(
+            data.champion_label,
+            data.champion_score,
+            data.challenger_label,
+            data.challenger_score,
+            metric=metric,
+            alpha=settings.alpha,
+        )
+    if metric == "accuracy":
         correct_a = (data.champion_score >= THRESHOLD).astype(np.int64) == data.champion_label
         correct_b = (data.challenger_score >= THRESHOLD).astype(np.int64) == data.challenger_label
         if data.paired:
@@ -201,11 +304,18 @@ def decide(
     guardrails: Guardrails | None = None,
     *,
     seed: int = 0,
+    task: str = _CLASSIFIER,
+    metric: str | None = None,
 ) -> ABDecision:
     """Apply the promotion policy to the arms' labelled predictions (see the module docstring).
 
-    Promotion needs the observed difference to reach ``min_effect``, its p-value to be below
-    ``alpha`` and the lower end of its confidence interval to be above zero.
+    Promotion needs the challenger's improvement to reach ``min_effect``, its p-value to be
+    below ``alpha`` and its confidence interval to lie above zero. For a score the improvement
+    is ``challenger - champion`` and ``min_effect`` absolute; for an error (``mse``, ``mae``)
+    it is ``champion - challenger``, the fall of the loss, and must reach ``min_effect`` times
+    the champion's loss. A significant change the other way rejects the challenger.
+
+    ``task`` and ``metric`` choose the test as in :func:`compare_arms`.
     """
     guardrails = guardrails or Guardrails()
     n_a, n_b = data.n_champion, data.n_challenger
@@ -224,22 +334,23 @@ def decide(
         )
         return decision("end" if timed_out else "continue", reason, None)
     try:
-        comparison = compare_arms(data, settings, seed=seed)
+        comparison = compare_arms(data, settings, seed=seed, task=task, metric=metric)
     except InsufficientDataError as exc:
         return decision("end" if timed_out else "continue", f"no comparison yet: {exc}", None)
-    metric = comparison.metric
-    summary = (
-        f"challenger {metric} {comparison.challenger:.4f} vs champion {comparison.champion:.4f} "
-        f"(difference {comparison.difference:+.4f}, {comparison.method} p = "
-        f"{comparison.p_value:.3g})"
-    )
-    if comparison.significant and comparison.difference < 0:
+    errors = comparison.metric in AB_REGRESSION_METRICS
+    if errors:
+        # Lower is better: the improvement is the fall of the loss, its interval mirrored.
+        gain, gain_low = -comparison.difference, -comparison.ci_high
+        needed = settings.min_effect * comparison.champion
+        wanted = f"a {settings.min_effect:.1%} lower {comparison.metric}"
+    else:
+        gain, gain_low = comparison.difference, comparison.ci_low
+        needed = settings.min_effect
+        wanted = f"+{settings.min_effect}"
+    summary = _summary(comparison, errors)
+    if comparison.significant and gain < 0:
         return decision("reject", f"significantly worse: {summary}", comparison)
-    better = (
-        comparison.significant
-        and comparison.ci_low > 0
-        and comparison.difference >= settings.min_effect
-    )
+    better = comparison.significant and gain_low > 0 and gain >= needed
     if better and elapsed >= settings.min_duration:
         return decision("promote", f"significantly better: {summary}", comparison)
     if timed_out:
@@ -247,9 +358,27 @@ def decide(
     waiting = (
         f"better, waiting for the minimum duration {settings.min_duration}"
         if better
-        else f"not decided (needs +{settings.min_effect} at alpha {settings.alpha})"
+        else f"not decided (needs {wanted} at alpha {settings.alpha})"
     )
     return decision("continue", f"{waiting}: {summary}", comparison)
+
+
+def _summary(comparison: ArmComparison, errors: bool) -> str:
+    metric = comparison.metric
+    test = f"{comparison.method} p = {comparison.p_value:.3g}"
+    if not errors:
+        return (
+            f"challenger {metric} {comparison.challenger:.4f} vs champion "
+            f"{comparison.champion:.4f} (difference {comparison.difference:+.4f}, {test})"
+        )
+    # Errors are in the target's units (squared for MSE): significant digits, not decimals.
+    relative = (
+        f", {comparison.difference / comparison.champion:+.1%}" if comparison.champion > 0 else ""
+    )
+    return (
+        f"challenger {metric} {comparison.challenger:.4g} vs champion {comparison.champion:.4g} "
+        f"(difference {comparison.difference:+.4g}{relative}, {test})"
+    )
 
 
 def ab_salt(model_name: str, challenger_version: int, started_at: datetime) -> str:
@@ -288,11 +417,25 @@ class ABTestManager:
         self.registry = registry
         self.clock = clock
         self._arm_error_rates = arm_error_rates
+        # The champion's task per version: a version's task never changes.
+        self._tasks: dict[int, str] = {}
 
     @property
     def model_name(self) -> str:
         """The registered model."""
         return self.registry.name
+
+    def task(self, version: int) -> str:
+        """The learning task of ``version`` (``"binary_classification"`` or ``"regression"``).
+
+        Raises
+        ------
+        NotFoundError
+            No such version.
+        """
+        if version not in self._tasks:
+            self._tasks[version] = self.registry.get_version(version).task
+        return self._tasks[version]
 
     # -- starting ------------------------------------------------------------------------------
 
@@ -313,7 +456,10 @@ class ABTestManager:
         Raises
         ------
         ConflictError
-            A test of this model is running already; nothing changed.
+            A test of this model is running already, or the version is of another task than
+            the champion (a regression model against a classifier); nothing changed.
+        ConfigError
+            ``ab_test.metric`` names a metric of the other task than the champion's.
         NotFoundError
             There is no champion, or no such version.
         """
@@ -325,7 +471,14 @@ class ABTestManager:
             raise NotFoundError(f"model {self.model_name!r} has no champion to test against")
         if champion == challenger_version:
             raise ConflictError(f"version {challenger_version} is the champion already")
-        self.registry.get_version(challenger_version)
+        task = self.task(champion)
+        if self.task(challenger_version) != task:
+            raise ConflictError(
+                f"version {challenger_version} is a {self.task(challenger_version)} model and "
+                f"the champion (version {champion}) a {task} model; an A/B test compares "
+                "models of one task"
+            )
+        metric = ab_test_metric(config.metric, task)
         now = self.clock.now()
         salt = ab_salt(self.model_name, challenger_version, now)
         test_id = begin_ab_test(
@@ -337,7 +490,7 @@ class ABTestManager:
                 "mode": mode,
                 "share": share if mode == "split" else 0.0,
                 "salt": salt,
-                "metric": config.metric,
+                "metric": metric,
                 "started_at": now,
                 "retrain_run_id": retrain_run_id,
             },
@@ -422,6 +575,7 @@ class ABTestManager:
             return None
         data = self.arm_data(test, now)
         elapsed = now - test["started_at"]
+        task = self.task(test["champion_version"])
         decision = decide(
             test["id"],
             data,
@@ -429,6 +583,8 @@ class ABTestManager:
             self.settings.ab_test,
             self._guardrails(test, outcome),
             seed=test["id"],
+            task=task,
+            metric=self._stored_metric(test, task),
         )
         add_ab_snapshot(
             self.engine,
@@ -442,6 +598,14 @@ class ABTestManager:
         if decision.action != "continue":
             self._act(test, decision)
         return decision
+
+    @staticmethod
+    def _stored_metric(test: Mapping[str, Any], task: str) -> str | None:
+        """The metric stored with the test when it is one of ``task``'s; None (the settings'
+        metric) for a test stored before the metric followed the task."""
+        stored = test.get("metric")
+        allowed = AB_REGRESSION_METRICS if task == "regression" else AB_CLASSIFICATION_METRICS
+        return stored if stored in allowed else None
 
     def _aliases_moved(self, test: Mapping[str, Any]) -> str | None:
         champion = self.registry.alias_version(self.registry.champion)

@@ -78,10 +78,15 @@ def check_task_settings(settings: Settings, task: str) -> None:
     Raises
     ------
     ConfigError
-        ``alerts.rules.performance_drop.metric`` or ``retraining.policy.metric`` names a metric
-        of the other task (RMSE for a classifier, ROC AUC for a regression model).
+        ``alerts.rules.performance_drop.metric``, ``retraining.policy.metric``,
+        ``retraining.metric`` or ``ab_test.metric`` names a metric of the other task (RMSE for
+        a classifier, ROC AUC for a regression model).
     """
+    from driftwarden.monitoring.abtest import ab_test_metric  # abtest builds on this module
+
     watched_metric(
         settings.alerts.rules.performance_drop.metric, task, "alerts.rules.performance_drop.metric"
     )
     watched_metric(settings.retraining.policy.metric, task, "retraining.policy.metric")
+    watched_metric(settings.retraining.metric, task, "retraining.metric")
+    ab_test_metric(settings.ab_test.metric, task)

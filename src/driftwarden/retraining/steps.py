@@ -1,16 +1,21 @@
 """The steps of a retraining, as plain functions: the Prefect flow runs each as a task.
 
 1. :func:`decide`: is there a champion to improve on, is no A/B test running, and are there
-   enough labelled production rows?
-2. :func:`fetch_data`: the champion's training data (``training.data``, or the bundled
-   dataset) plus the labelled production rows of ``retraining.lookback``, deduplicated by entity
-   (the newest row of an entity wins, and replaces its rows in the training data); the most
-   recent ``retraining.holdout_fraction`` of the production rows is the holdout. When the
-   trigger is concept drift or a performance drop, the labels changed meaning: only the
-   production rows of ``retraining.concept_lookback`` before the newest label are used.
+   enough labelled production rows? The gates' metric is resolved for the champion's task.
+2. :func:`fetch_data`: the champion's training data (``training.data``, or the bundled Telco
+   dataset for the Telco churn model only) plus the labelled production rows of
+   ``retraining.lookback``, deduplicated by entity (the newest row of an entity wins, and
+   replaces its rows in the training data); the most recent ``retraining.holdout_fraction`` of
+   the production rows is the holdout. When the trigger is concept drift or a performance
+   drop, the labels changed meaning: only the production rows of
+   ``retraining.concept_lookback`` before the newest label are used. Labels are 0/1 for a
+   classifier and the true values for a regression model.
 3. :func:`train_candidate`: widen the champion's schema to what production sent (new
    categories, wider ranges, a feature now missing), recording every change, and fit.
-4. :func:`validate`: the gates, on the same holdout for the candidate and the champion.
+4. :func:`validate`: the gates, on the same holdout for the candidate and the champion. A
+   score (ROC AUC...) must reach ``retraining.min_score`` and at least the champion's minus
+   ``retraining.tolerance``; an error (RMSE, MAE) must stay within ``retraining.max_error``
+   when it is set and at most the champion's times ``1 + retraining.tolerance``.
 5. :func:`register_challenger`: a new version, tagged with the run, the trigger and the
    schema changes; the ``challenger`` alias moves to it when its test starts.
 6. :func:`start_ab_test`: the champion/challenger test on live traffic.
@@ -31,12 +36,32 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from driftwarden.core import Clock, DataError, NotFoundError, Settings
-from driftwarden.data import load_telco, read_table
+from driftwarden.data import (
+    TELCO_CATEGORICAL,
+    TELCO_NUMERIC,
+    TELCO_TARGET,
+    load_telco,
+    read_table,
+)
+from driftwarden.explain import with_explanations
 from driftwarden.monitoring.abtest import ABTestManager
+from driftwarden.monitoring.performance import watched_metric
 from driftwarden.registry import LoadedModel, ModelRegistry
-from driftwarden.schema import FeatureSchema, SchemaChange, widen_schema
+from driftwarden.schema import (
+    DISTINCT_REGRESSION_VALUES,
+    FeatureSchema,
+    SchemaChange,
+    widen_schema,
+)
+from driftwarden.stats import lower_is_better
 from driftwarden.store import labelled_rows, running_ab_test
-from driftwarden.training import TrainingResult, binary_labels, evaluate, train_on_split
+from driftwarden.training import (
+    TrainingResult,
+    binary_labels,
+    evaluate,
+    regression_target,
+    train_on_split,
+)
 
 __all__ = [
     "Gate",
@@ -45,6 +70,7 @@ __all__ = [
     "TrainingData",
     "decide",
     "fetch_data",
+    "gate_metric",
     "register_challenger",
     "start_ab_test",
     "train_candidate",
@@ -79,12 +105,16 @@ class RetrainContext:
 
 @dataclass(frozen=True, slots=True)
 class TrainingData:
-    """The rows a candidate learns from and the recent rows both models are judged on."""
+    """The rows a candidate learns from and the recent rows both models are judged on.
+
+    The labels are 0/1 (int64) for a classifier and the true values (float64) for a regression
+    model.
+    """
 
     train: pd.DataFrame
-    train_labels: NDArray[np.int64]
+    train_labels: NDArray[np.int64] | NDArray[np.float64]
     holdout: pd.DataFrame
-    holdout_labels: NDArray[np.int64]
+    holdout_labels: NDArray[np.int64] | NDArray[np.float64]
     summary: dict[str, Any]
 
 
@@ -109,6 +139,19 @@ class Gate:
         }
 
 
+def gate_metric(settings: Settings, task: str) -> str:
+    """The metric of the validation gates for a champion of ``task``: ``retraining.metric``,
+    or unset, ``roc_auc`` for a classifier and ``rmse`` for a regression model.
+
+    Raises
+    ------
+    ConfigError
+        ``retraining.metric`` is a metric of the other task (``rmse`` for a classifier,
+        ``roc_auc`` for a regression model); the message names the key and the choices.
+    """
+    return watched_metric(settings.retraining.metric, task, "retraining.metric")
+
+
 def decide(ctx: RetrainContext) -> dict[str, Any]:
     """Check that a retraining makes sense now, and load the champion.
 
@@ -116,6 +159,9 @@ def decide(ctx: RetrainContext) -> dict[str, Any]:
     ------
     Skip
         No champion, an A/B test running, or too few labelled production rows.
+    ConfigError
+        ``retraining.metric`` cannot measure the champion's task (see :func:`gate_metric`):
+        refused before any training.
     """
     settings = ctx.settings.retraining
     test = running_ab_test(ctx.engine, ctx.registry.name)
@@ -128,6 +174,7 @@ def decide(ctx: RetrainContext) -> dict[str, Any]:
         ctx.champion = ctx.registry.load(ctx.registry.champion)
     except NotFoundError as exc:
         raise Skip(f"there is no champion to retrain: {exc}") from exc
+    metric = gate_metric(ctx.settings, ctx.champion.task)
     now = ctx.clock.now()
     rows = labelled_rows(ctx.engine, now - settings.lookback, now, limit=settings.min_new_rows)
     if len(rows) < settings.min_new_rows:
@@ -136,13 +183,44 @@ def decide(ctx: RetrainContext) -> dict[str, Any]:
             f"needs {settings.min_new_rows} (retraining.min_new_rows)"
         )
     ctx.progress(f"retraining version {ctx.champion.version} ({ctx.trigger})")
-    return {"champion_version": ctx.champion.version, "trigger": ctx.trigger}
+    return {
+        "champion_version": ctx.champion.version,
+        "trigger": ctx.trigger,
+        "task": ctx.champion.task,
+        "metric": metric,
+    }
 
 
-def _base_frame(settings: Settings) -> pd.DataFrame:
-    if settings.training.data is None:
-        return load_telco()
-    return read_table(settings.training.data)
+def _is_telco(schema: FeatureSchema) -> bool:
+    """Whether ``schema`` is a churn model of the bundled Telco dataset."""
+    return (
+        not schema.is_regression
+        and schema.target == TELCO_TARGET
+        and set(schema.feature_names) <= {*TELCO_NUMERIC, *TELCO_CATEGORICAL}
+    )
+
+
+def _base_frame(settings: Settings, schema: FeatureSchema) -> pd.DataFrame:
+    """The champion's training data: ``training.data``, or the bundled Telco dataset for a
+    Telco churn model.
+
+    Raises
+    ------
+    DataError
+        ``training.data`` is unset and the champion is not a Telco churn model, so its training
+        data is nowhere to be found.
+    """
+    if settings.training.data is not None:
+        return read_table(settings.training.data)
+    if not _is_telco(schema):
+        kind = "regression" if schema.is_regression else "classification"
+        raise DataError(
+            f"training.data is unset, and the bundled Telco dataset is not the training data "
+            f"of this champion (a {kind} model of {schema.target!r}); set training.data to the "
+            "file the champion was trained on, or retraining.include_training_data = false to "
+            "retrain on the labelled production rows alone"
+        )
+    return load_telco()
 
 
 def _production(ctx: RetrainContext, schema: FeatureSchema) -> pd.DataFrame:
@@ -184,12 +262,14 @@ def fetch_data(ctx: RetrainContext) -> TrainingData:
     n_holdout = max(round(len(production) * settings.holdout_fraction), 1)
     holdout = production.iloc[len(production) - n_holdout :]
     recent = production.iloc[: len(production) - n_holdout]
+    # A regression's labels are the true values; a classifier's are 0/1.
+    dtype = np.float64 if schema.is_regression else np.int64
     parts = [recent[schema.feature_names]]
-    labels = [recent["__label__"].to_numpy(dtype=np.int64)]
+    labels: list[NDArray[Any]] = [recent["__label__"].to_numpy(dtype=dtype)]
     n_base = n_replaced = 0
     if settings.include_training_data and not recent_only:
         ctx.progress("reading the champion's training data")
-        base = _base_frame(ctx.settings)
+        base = _base_frame(ctx.settings, schema)
         missing = [c for c in (*schema.feature_names, schema.target) if c not in base.columns]
         if missing:
             raise DataError(
@@ -204,17 +284,18 @@ def fetch_data(ctx: RetrainContext) -> TrainingData:
             base = base[~newer]
         n_base = len(base)
         parts.insert(0, base[schema.feature_names])
-        labels.insert(0, binary_labels(base[schema.target], schema))
+        target = base[schema.target]
+        labels.insert(
+            0,
+            regression_target(target, schema)
+            if schema.is_regression
+            else binary_labels(target, schema),
+        )
     train = pd.concat(parts, ignore_index=True)
-    holdout_labels = holdout["__label__"].to_numpy(dtype=np.int64)
+    holdout_labels = holdout["__label__"].to_numpy(dtype=dtype)
     train_labels = np.concatenate(labels)
     for name, values in (("held-out", holdout_labels), ("training", train_labels)):
-        if len(np.unique(values)) < 2:
-            raise Skip(
-                f"the {len(values):,} {name} rows hold only one class ({int(values[0])}); "
-                "validation needs both: wait for more labels, or raise "
-                "retraining.holdout_fraction or retraining.lookback"
-            )
+        _check_labels(values, name, schema)
     summary = {
         "recent_only": recent_only,
         "production_rows_read": n_read,
@@ -239,6 +320,26 @@ def fetch_data(ctx: RetrainContext) -> TrainingData:
         holdout_labels,
         summary,
     )
+
+
+def _check_labels(values: NDArray[Any], name: str, schema: FeatureSchema) -> None:
+    """Skip when the labels cannot train or validate a model: one class of a classifier, too
+    few distinct true values of a regression."""
+    distinct = len(np.unique(values))
+    if schema.is_regression:
+        if distinct < DISTINCT_REGRESSION_VALUES:
+            raise Skip(
+                f"the {len(values):,} {name} rows hold {distinct} distinct true values of "
+                f"{schema.target!r}; a regression needs at least {DISTINCT_REGRESSION_VALUES} "
+                "to train and validate on: wait for more labels, or raise "
+                "retraining.holdout_fraction or retraining.lookback"
+            )
+    elif distinct < 2:
+        raise Skip(
+            f"the {len(values):,} {name} rows hold only one class ({int(values[0])}); "
+            "validation needs both: wait for more labels, or raise "
+            "retraining.holdout_fraction or retraining.lookback"
+        )
 
 
 def _champion(ctx: RetrainContext) -> LoadedModel:
@@ -271,12 +372,20 @@ def train_candidate(
 def validate(
     ctx: RetrainContext, result: TrainingResult, data: TrainingData
 ) -> tuple[bool, list[Gate], dict[str, Any]]:
-    """The gates: the serving schema, the absolute floor, and no worse than the champion
-    beyond the tolerance, on the same holdout. Returns whether all passed, each gate, and both
-    models' holdout metrics."""
+    """The gates, on the same holdout: the serving schema; an absolute bound (a score's floor
+    ``retraining.min_score``, an error's ceiling ``retraining.max_error`` when set); and no
+    worse than the champion beyond ``retraining.tolerance`` (absolute for a score, relative to
+    the champion's error for an error). Returns whether all passed, each gate, and both models'
+    holdout metrics.
+
+    Raises
+    ------
+    ConfigError
+        ``retraining.metric`` cannot measure the champion's task (see :func:`gate_metric`).
+    """
     settings = ctx.settings.retraining
-    metric = settings.metric
     champion = _champion(ctx)
+    metric = gate_metric(ctx.settings, champion.task)
     holdout = champion.schema.coerce_frame(data.holdout[champion.schema.feature_names])
     champion_metrics = evaluate(champion.model, holdout, data.holdout_labels).to_dict()
     candidate_metrics = result.metrics.to_dict()
@@ -291,15 +400,32 @@ def validate(
             if signature == served
             else f"the candidate reads {signature}, the API serves {served}",
         ),
-        _at_least(f"floor ({metric})", ours, settings.min_score, "retraining.min_score"),
-        _at_least(
-            f"champion ({metric})",
-            ours,
-            None if theirs is None else float(theirs) - settings.tolerance,
-            f"the champion's {theirs if theirs is None else round(float(theirs), 4)} minus "
-            f"retraining.tolerance {settings.tolerance}",
-        ),
     ]
+    if lower_is_better(metric):
+        if settings.max_error is not None:
+            gates.append(
+                _at_most(f"ceiling ({metric})", ours, settings.max_error, "retraining.max_error")
+            )
+        gates.append(
+            _at_most(
+                f"champion ({metric})",
+                ours,
+                None if theirs is None else float(theirs) * (1.0 + settings.tolerance),
+                f"the champion's {_figure(theirs)} plus retraining.tolerance "
+                f"{settings.tolerance:.1%}",
+            )
+        )
+    else:
+        gates += [
+            _at_least(f"floor ({metric})", ours, settings.min_score, "retraining.min_score"),
+            _at_least(
+                f"champion ({metric})",
+                ours,
+                None if theirs is None else float(theirs) - settings.tolerance,
+                f"the champion's {theirs if theirs is None else round(float(theirs), 4)} minus "
+                f"retraining.tolerance {settings.tolerance}",
+            ),
+        ]
     passed = all(gate.passed for gate in gates)
     for gate in gates:
         ctx.progress(f"gate {gate.name}: {'passed' if gate.passed else 'FAILED'}: {gate.detail}")
@@ -313,6 +439,27 @@ def _at_least(name: str, value: Any, threshold: float | None, source: str) -> Ga
     passed = number >= threshold
     verb = "reaches" if passed else "is below"
     return Gate(name, passed, f"{number:.4f} {verb} {threshold:.4f} ({source})", number, threshold)
+
+
+def _at_most(name: str, value: Any, threshold: float | None, source: str) -> Gate:
+    if value is None or threshold is None:
+        return Gate(name, False, f"cannot be measured on this holdout ({source})")
+    number = float(value)
+    passed = number <= threshold
+    verb = "is at most" if passed else "exceeds"
+    detail = f"{_figure(number)} {verb} {_figure(threshold)} ({source})"
+    return Gate(name, passed, detail, number, threshold)
+
+
+def _figure(value: Any) -> str:
+    """An error in the target's units, to about four significant digits: 0.1234, 41.20,
+    43,213."""
+    if value is None:
+        return "None"
+    number = float(value)
+    whole = abs(number) >= 1 and np.isfinite(number)
+    digits = int(np.floor(np.log10(abs(number)))) + 1 if whole else 0
+    return f"{number:,.{max(0, 4 - digits)}f}"
 
 
 def register_challenger(
@@ -330,6 +477,8 @@ def register_challenger(
     }
     # Registered without an alias: the challenger alias moves only when the A/B test starts, so
     # a test started meanwhile keeps its challenger, and a failure here changes no alias.
+    # The candidate's holdout attributions: the reference of its explanation drift.
+    result = with_explanations(result, seed=ctx.settings.training.seed)
     info = ctx.registry.register(
         result, alias=None, trigger=ctx.trigger, extra_tags=tags, progress=ctx.progress
     )
@@ -351,6 +500,6 @@ def start_ab_test(ctx: RetrainContext, version: int) -> dict[str, Any]:
     )
     ctx.progress(
         f"A/B test {test['id']} started: version {version} against {test['champion_version']} "
-        f"({test['mode']})"
+        f"({test['mode']}, on {test['metric']})"
     )
     return test

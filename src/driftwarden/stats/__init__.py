@@ -3,7 +3,8 @@
 Fit a :class:`ReferenceProfile` once from reference data, then :meth:`ReferenceProfile.compare`
 any window against it to get a :class:`DriftReport` of per-feature verdicts and data quality.
 Champion/challenger tests (:func:`two_proportion_test`, :func:`mcnemar_test`,
-:func:`bootstrap_auc_difference`, :func:`delong_test`) compare two models' metrics.
+:func:`bootstrap_auc_difference`, :func:`delong_test`, and for errors :func:`welch_loss_test`
+and :func:`paired_loss_test`) compare two models' metrics.
 :func:`numeric_histogram` and :func:`categorical_histogram` put a window beside its reference for a
 chart; :func:`roc_curve` gives the points of a ROC curve. :func:`classification_metrics` and
 :func:`regression_metrics` grade a model's predictions against true labels or values.
@@ -11,11 +12,14 @@ The formulas are written down in each module and in ``docs/statistics.md``.
 """
 
 from driftwarden.stats.abtest import (
+    LOSS_METRICS,
     ArmComparison,
     bootstrap_auc_difference,
     delong_test,
     mcnemar_test,
+    paired_loss_test,
     two_proportion_test,
+    welch_loss_test,
 )
 from driftwarden.stats.chi2 import chi2_goodness_of_fit
 from driftwarden.stats.drift import DEFAULT_THRESHOLDS, DriftConfig, Thresholds, compare
@@ -64,6 +68,7 @@ __all__ = [
     "CLASSIFICATION_METRICS",
     "DEFAULT_EPS",
     "DEFAULT_THRESHOLDS",
+    "LOSS_METRICS",
     "REGRESSION_METRICS",
     "Adwin",
     "ArmComparison",
@@ -99,8 +104,10 @@ __all__ = [
     "lower_is_better",
     "mcnemar_test",
     "numeric_histogram",
+    "paired_loss_test",
     "population_stability_index",
     "regression_metrics",
     "roc_curve",
     "two_proportion_test",
+    "welch_loss_test",
 ]

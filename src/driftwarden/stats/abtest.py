@@ -1,19 +1,21 @@
 r"""Champion/challenger tests: does the challenger's metric differ from the champion's?
 
 Arm ``a`` is the champion (the model in production) and arm ``b`` the challenger. Every
-difference is ``b - a``, so a positive difference favours the challenger. Each test returns
-an :class:`ArmComparison` with both metrics, their difference, a two-sided :math:`1 - \alpha`
-confidence interval of the difference and the two-sided p-value of
+difference is ``b - a``: a positive difference favours the challenger for a score (accuracy,
+ROC AUC), a negative one for an error (mean squared or absolute error, where lower is better).
+Each test returns an :class:`ArmComparison` with both metrics, their difference, a two-sided
+:math:`1 - \alpha` confidence interval of the difference and the two-sided p-value of
 :math:`H_0: \text{difference} = 0`.
 
 Which test applies depends on how traffic reaches the challenger and on the metric:
 
-=====================================  ===========================  ================================
-traffic                                a proportion (accuracy)      ROC AUC
-=====================================  ===========================  ================================
-split: each row scored by one arm      :func:`two_proportion_test`  :func:`bootstrap_auc_difference`
-shadow: both models score every row    :func:`mcnemar_test`         :func:`delong_test`
-=====================================  ===========================  ================================
+=======================  ================================  ===============================
+metric                   split: one arm scores each row    shadow: both score every row
+=======================  ================================  ===============================
+a proportion (accuracy)  :func:`two_proportion_test`        :func:`mcnemar_test`
+ROC AUC                  :func:`bootstrap_auc_difference`   :func:`delong_test`
+an error (MSE, MAE)      :func:`welch_loss_test`            :func:`paired_loss_test`
+=======================  ================================  ===============================
 
 Paired (shadow) tests are far more powerful for the same number of rows: the rows both models
 get right or both get wrong cancel out of the difference, and so does their noise. A test on
@@ -49,6 +51,10 @@ References
    Letters 21(11), 1389-1393.
 .. [5] Efron, B. and Tibshirani, R. J. (1993). An Introduction to the Bootstrap, chapters 13
    and 16. Chapman & Hall.
+.. [6] Welch, B. L. (1947). The generalization of "Student's" problem when several different
+   population variances are involved. Biometrika 34(1-2), 28-35.
+.. [7] Diebold, F. X. and Mariano, R. S. (1995). Comparing predictive accuracy. Journal of
+   Business & Economic Statistics 13(3), 253-263.
 """
 
 from __future__ import annotations
@@ -65,11 +71,14 @@ from driftwarden.stats._validation import as_1d_array, as_1d_float
 from driftwarden.stats.errors import InsufficientDataError, StatsError
 
 __all__ = [
+    "LOSS_METRICS",
     "ArmComparison",
     "bootstrap_auc_difference",
     "delong_test",
     "mcnemar_test",
+    "paired_loss_test",
     "two_proportion_test",
+    "welch_loss_test",
 ]
 
 # McNemar: below this many discordant pairs the chi-square approximation is poor, so the
@@ -81,6 +90,13 @@ _MIN_RESAMPLES: Final = 100
 _BLOCK_ELEMENTS: Final = 1 << 21
 # The AUC's variance is estimated from each class's spread: one row of a class has none.
 _MIN_PER_CLASS: Final = 2
+# A loss test estimates each arm's (or the pairs') variance: one row has none.
+_MIN_LOSS_ROWS: Final = 2
+
+LOSS_METRICS: Final[tuple[str, ...]] = ("mse", "mae")
+r"""The errors :func:`welch_loss_test` and :func:`paired_loss_test` compare: mean squared error
+(per-row loss :math:`(y - \hat y)^2`) and mean absolute error (:math:`|y - \hat y|`). Lower
+is better."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +106,17 @@ class ArmComparison:
     Attributes
     ----------
     method : str
-        ``"two_proportion_z"``, ``"bootstrap"``, ``"mcnemar"`` or ``"delong"``.
+        ``"two_proportion_z"``, ``"bootstrap"``, ``"mcnemar"``, ``"delong"``, ``"welch_t"``
+        or ``"paired_t"``.
     metric : str
-        ``"roc_auc"``, or the name of the proportion metric the caller passed (``"accuracy"``
-        by default).
+        ``"roc_auc"``, an error of :data:`LOSS_METRICS` (``"mse"``, ``"mae"``), or the name of
+        the proportion metric the caller passed (``"accuracy"`` by default).
     champion, challenger : float
-        The metric on arm ``a`` (champion) and arm ``b`` (challenger).
+        The metric on arm ``a`` (champion) and arm ``b`` (challenger); for an error, the mean
+        loss of the arm's rows.
     difference : float
-        ``challenger - champion``.
+        ``challenger - champion``: positive favours the challenger for a score, negative for
+        an error (lower is better).
     ci_low, ci_high : float
         Two-sided ``1 - alpha`` confidence interval of ``difference``.
     p_value : float
@@ -642,6 +661,265 @@ def bootstrap_auc_difference(
         n_challenger=sum(part.shape[0] for part in arms[1]),
         paired=False,
     )
+
+
+def welch_loss_test(
+    true_a: ArrayLike,
+    predicted_a: ArrayLike,
+    true_b: ArrayLike,
+    predicted_b: ArrayLike,
+    *,
+    metric: str = "mse",
+    alpha: float = 0.05,
+) -> ArmComparison:
+    r"""Compare the mean error of two independent arms (split traffic) by Welch's t test.
+
+    Parameters
+    ----------
+    true_a, predicted_a : array-like of shape (n_a,)
+        The true values of the champion arm's rows and the champion's predictions of them.
+    true_b, predicted_b : array-like of shape (n_b,)
+        The same for the challenger's arm; the arms may differ in size.
+    metric : {"mse", "mae"}, default="mse"
+        The per-row loss: squared error (the arms' means are their MSEs) or absolute error
+        (their MAEs).
+    alpha : float, default=0.05
+        Significance level; the interval covers ``1 - alpha``. Must lie in (0, 1).
+
+    Returns
+    -------
+    ArmComparison
+        ``method="welch_t"``, ``paired=False``; ``champion`` and ``challenger`` are the mean
+        losses of the arms, ``difference`` is ``challenger - champion``: negative when the
+        challenger's error is lower.
+
+    Raises
+    ------
+    InsufficientDataError
+        If an arm has fewer than 2 rows (its variance cannot be estimated).
+    StatsError
+        If an array is not one-dimensional, an arm's true values and predictions differ in
+        length, a value is NaN or infinite, ``metric`` is not ``"mse"`` or ``"mae"``, or
+        ``alpha`` is outside (0, 1).
+
+    Notes
+    -----
+    With the per-row losses :math:`\ell_i = (y_i - \hat y_i)^2` (MSE) or
+    :math:`|y_i - \hat y_i|` (MAE), each arm's mean :math:`\bar\ell` and sample variance
+    :math:`s^2` (denominator :math:`n - 1`), the difference :math:`\hat d = \bar\ell_b -
+    \bar\ell_a` has the standard error and the Welch-Satterthwaite degrees of freedom
+
+    .. math::
+
+        \hat\sigma = \sqrt{\frac{s_a^2}{n_a} + \frac{s_b^2}{n_b}}, \qquad
+        \nu = \frac{\hat\sigma^4}{\frac{(s_a^2/n_a)^2}{n_a - 1} + \frac{(s_b^2/n_b)^2}{n_b - 1}}.
+
+    Then :math:`t = \hat d / \hat\sigma`, :math:`p = 2\,T_\nu(-|t|)` and the interval is
+    :math:`\hat d \pm t_{\nu,\,1 - \alpha/2}\,\hat\sigma`: ``scipy.stats.ttest_ind(losses_b,
+    losses_a, equal_var=False)``. The interval is not clipped (a loss is unbounded).
+
+    When both arms' losses are constant (:math:`\hat\sigma = 0`) the p-value is 1 if they are
+    equal and 0 otherwise, and the interval is the point :math:`\hat d`.
+
+    The t distribution holds when each arm's mean loss is close to normal. Squared errors are
+    skewed (a chi-square with one degree of freedom when the residuals are normal, heavier
+    still when they are not), so the test wants a few hundred rows per arm; fewer, and a few
+    large errors decide it.
+
+    Examples
+    --------
+    The champion misses its four rows by 1, -1, 2 and -2 (squared: 1, 1, 4, 4), the
+    challenger its four by 0, 1, -1 and 0 (squared: 0, 1, 1, 0):
+
+    >>> r = welch_loss_test([0, 0, 0, 0], [1, -1, 2, -2], [0, 0, 0, 0], [0, 1, -1, 0])
+    >>> print(r.method, r.metric, r.champion, r.challenger, r.difference)
+    welch_t mse 2.5 0.5 -2.0
+
+    :math:`\hat\sigma^2 = 3/4 + (1/3)/4 = 0.8333`, :math:`t = -2 / 0.9129 = -2.191` on
+    :math:`\nu = 0.6944 / (0.1875 + 0.0023) = 3.66` degrees of freedom:
+
+    >>> round(r.p_value, 4), r.significant
+    (0.0999, False)
+    """
+    _check_alpha(alpha)
+    _check_loss_metric(metric)
+    losses_a = _losses(true_a, predicted_a, "a", metric)
+    losses_b = _losses(true_b, predicted_b, "b", metric)
+    n_a, n_b = int(losses_a.shape[0]), int(losses_b.shape[0])
+    if min(n_a, n_b) < _MIN_LOSS_ROWS:
+        raise InsufficientDataError(
+            f"welch_loss_test needs at least {_MIN_LOSS_ROWS} labelled rows in each arm, since "
+            f"each arm's variance is estimated from its rows; got n_a={n_a} and n_b={n_b}. "
+            "Wait until both arms have served more labelled traffic."
+        )
+    champion = float(np.mean(losses_a))
+    challenger = float(np.mean(losses_b))
+    difference = challenger - champion
+    share_a = float(np.var(losses_a, ddof=1)) / n_a
+    share_b = float(np.var(losses_b, ddof=1)) / n_b
+    variance = share_a + share_b
+    if variance > 0.0:
+        df = variance**2 / (share_a**2 / (n_a - 1) + share_b**2 / (n_b - 1))
+    else:
+        df = float(n_a + n_b - 2)
+    p_value, ci_low, ci_high = _t_inference(difference, math.sqrt(variance), df, alpha)
+    return ArmComparison(
+        method="welch_t",
+        metric=metric,
+        champion=champion,
+        challenger=challenger,
+        difference=difference,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        p_value=p_value,
+        alpha=float(alpha),
+        n_champion=n_a,
+        n_challenger=n_b,
+        paired=False,
+    )
+
+
+def paired_loss_test(
+    true: ArrayLike,
+    predicted_a: ArrayLike,
+    predicted_b: ArrayLike,
+    *,
+    metric: str = "mse",
+    alpha: float = 0.05,
+) -> ArmComparison:
+    r"""Compare the mean error of two models that predicted the same rows (shadow mode) by a
+    paired t test on the per-row loss differences.
+
+    Parameters
+    ----------
+    true : array-like of shape (n,)
+        The true values of the rows.
+    predicted_a, predicted_b : array-like of shape (n,)
+        The champion's and the challenger's predictions of the same rows.
+    metric : {"mse", "mae"}, default="mse"
+        The per-row loss: squared error or absolute error.
+    alpha : float, default=0.05
+        Significance level; the interval covers ``1 - alpha``. Must lie in (0, 1).
+
+    Returns
+    -------
+    ArmComparison
+        ``method="paired_t"``, ``paired=True``, ``n_champion == n_challenger == n``;
+        ``champion`` and ``challenger`` are the models' mean losses, ``difference`` is
+        ``challenger - champion``: negative when the challenger's error is lower.
+
+    Raises
+    ------
+    InsufficientDataError
+        If there are fewer than 2 rows.
+    StatsError
+        If an array is not one-dimensional, the lengths differ, a value is NaN or infinite,
+        ``metric`` is not ``"mse"`` or ``"mae"``, or ``alpha`` is outside (0, 1).
+
+    Notes
+    -----
+    With the per-row loss differences :math:`D_i = \ell^b_i - \ell^a_i` (the Diebold-Mariano
+    statistic for independent rows), their mean :math:`\hat d` and sample standard deviation
+    :math:`s_D`, :math:`\hat\sigma = s_D / \sqrt n`, :math:`t = \hat d / \hat\sigma` on
+    :math:`n - 1` degrees of freedom, :math:`p = 2\,T_{n-1}(-|t|)` and the interval
+    :math:`\hat d \pm t_{n-1,\,1 - \alpha/2}\,\hat\sigma`: ``scipy.stats.ttest_rel(losses_b,
+    losses_a)``. The rows' own difficulty cancels out of :math:`D_i`, which makes the test
+    far more powerful than :func:`welch_loss_test` on the same rows.
+
+    When every row's difference is the same (:math:`\hat\sigma = 0`: identical predictions,
+    say) the p-value is 1 if it is 0 and 0 otherwise, and the interval is the point
+    :math:`\hat d`. As for :func:`welch_loss_test`, the t distribution wants a few hundred
+    rows when the differences are skewed.
+
+    Examples
+    --------
+    >>> r = paired_loss_test([3, 5, 2, 8, 6], [4, 3, 2, 11, 5], [3, 4, 3, 9, 6])
+    >>> print(r.method, r.champion, r.challenger, round(r.difference, 4), r.paired)
+    paired_t 3.0 0.6 -2.4 True
+
+    The squared errors are 1, 4, 0, 9, 1 and 0, 1, 1, 1, 0: :math:`D = (-1, -3, 1, -8, -1)`,
+    :math:`s_D = 3.435`, :math:`t = -2.4 / (3.435 / \sqrt 5) = -1.562` on 4 degrees of
+    freedom:
+
+    >>> round(r.p_value, 4)
+    0.1933
+    """
+    _check_alpha(alpha)
+    _check_loss_metric(metric)
+    values = as_1d_float(true, "true")
+    first = as_1d_float(predicted_a, "predicted_a")
+    second = as_1d_float(predicted_b, "predicted_b")
+    if not values.shape[0] == first.shape[0] == second.shape[0]:
+        raise StatsError(
+            "true, predicted_a and predicted_b must describe the same rows; got "
+            f"{values.shape[0]}, {first.shape[0]} and {second.shape[0]} values. Pair each "
+            "request's predictions with its true value."
+        )
+    n = int(values.shape[0])
+    if n < _MIN_LOSS_ROWS:
+        raise InsufficientDataError(
+            f"paired_loss_test needs at least {_MIN_LOSS_ROWS} labelled pairs of predictions, "
+            f"since the variance of their differences is estimated from them; got {n}."
+        )
+    losses_a = _loss(values, first, metric)
+    losses_b = _loss(values, second, metric)
+    differences = losses_b - losses_a
+    champion = float(np.mean(losses_a))
+    challenger = float(np.mean(losses_b))
+    se = math.sqrt(max(float(np.var(differences, ddof=1)), 0.0) / n)
+    p_value, ci_low, ci_high = _t_inference(float(np.mean(differences)), se, n - 1.0, alpha)
+    return ArmComparison(
+        method="paired_t",
+        metric=metric,
+        champion=champion,
+        challenger=challenger,
+        difference=challenger - champion,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        p_value=p_value,
+        alpha=float(alpha),
+        n_champion=n,
+        n_challenger=n,
+        paired=True,
+    )
+
+
+def _check_loss_metric(metric: str) -> None:
+    if not isinstance(metric, str) or metric not in LOSS_METRICS:
+        raise StatsError(
+            f"metric must name an error, one of {', '.join(map(repr, LOSS_METRICS))}; got "
+            f"{metric!r}."
+        )
+
+
+def _loss(
+    true: NDArray[np.float64], predicted: NDArray[np.float64], metric: str
+) -> NDArray[np.float64]:
+    errors = predicted - true
+    result: NDArray[np.float64] = errors * errors if metric == "mse" else np.abs(errors)
+    return result
+
+
+def _losses(true: ArrayLike, predicted: ArrayLike, arm: str, metric: str) -> NDArray[np.float64]:
+    values = as_1d_float(true, f"true_{arm}")
+    predictions = as_1d_float(predicted, f"predicted_{arm}")
+    if values.shape[0] != predictions.shape[0]:
+        raise StatsError(
+            f"true_{arm} and predicted_{arm} must describe the same rows; got "
+            f"{values.shape[0]} true values and {predictions.shape[0]} predictions."
+        )
+    return _loss(values, predictions, metric)
+
+
+def _t_inference(estimate: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
+    """Two-sided p-value and interval of a t statistic on ``df`` degrees of freedom."""
+    if se > 0.0 and math.isfinite(se):
+        statistic = estimate / se
+        p_value = min(float(2.0 * stats.t.sf(abs(statistic), df)), 1.0)
+        half_width = float(stats.t.ppf(1.0 - alpha / 2.0, df)) * se
+        return p_value, estimate - half_width, estimate + half_width
+    # No sampling noise left: the estimate is either exactly what H0 says or infinitely far.
+    return (1.0 if estimate == 0.0 else 0.0), estimate, estimate
 
 
 def _bootstrap_aucs(

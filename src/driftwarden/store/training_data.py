@@ -196,5 +196,6 @@ def paired_shadow_scores(engine: Engine, start: datetime, end: datetime) -> Pair
         np.fromiter(columns[1], dtype=np.int64, count=n),
         np.fromiter(columns[2], dtype=np.float64, count=n),
         np.fromiter(columns[3], dtype=np.float64, count=n),
-        np.fromiter(columns[4], dtype=np.int64, count=n),
+        # A regression model's labels are true values: integers would truncate them.
+        np.fromiter(columns[4], dtype=np.float64, count=n),
     )

@@ -49,15 +49,19 @@ def _test(test: dict[str, Any]) -> None:
     comparison = stats.get("comparison")
     if comparison:
         a, b, c, d = st.columns(4)
+        # An error (mse, mae) is better lower: a fall is shown green.
+        error = comparison["metric"] in ("mse", "mae")
+        spec = ",.4g" if error else ".4f"  # an MSE of house prices runs to billions
         a.metric(
             f"Champion {comparison['metric']}",
-            f"{comparison['champion']:.4f}",
+            format(comparison["champion"], spec),
             help=f"{comparison['n_champion']:,} labelled rows",
         )
         b.metric(
             f"Challenger {comparison['metric']}",
-            f"{comparison['challenger']:.4f}",
-            delta=f"{comparison['difference']:+.4f}",
+            format(comparison["challenger"], spec),
+            delta=format(comparison["difference"], "+" + spec),
+            delta_color="inverse" if error else "normal",
             help=f"{comparison['n_challenger']:,} labelled rows",
         )
         c.metric(
@@ -67,7 +71,8 @@ def _test(test: dict[str, Any]) -> None:
         )
         d.metric(
             "Interval of the difference",
-            f"[{comparison['ci_low']:+.4f}, {comparison['ci_high']:+.4f}]",
+            f"[{format(comparison['ci_low'], '+' + spec)}, "
+            f"{format(comparison['ci_high'], '+' + spec)}]",
         )
         chart(charts.ab_test_chart(test), "models_ab_chart")
     guardrails = stats.get("guardrails") or {}
