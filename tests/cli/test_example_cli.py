@@ -115,3 +115,31 @@ def test_example_help_lists_the_scenarios(capsys):
     out = capsys.readouterr().out
     for name in ("bigger_houses", "market_shift", "new_neighbourhood"):
         assert name in out
+
+
+def test_the_house_example_trains_and_serves_with_the_readme_commands(workdir, capsys):
+    from fastapi.testclient import TestClient
+
+    from driftwarden.core import load_settings
+    from driftwarden.serving.app import create_app
+
+    assert main(["example", "houses", "--rows", "1500", "--out", "houses.csv"]) == 0
+    assert main(["init", "--data", "houses.csv", "--target", "price", "--id", "house_id"]) == 0
+    assert main(["train"]) == 0
+    printed = capsys.readouterr().out
+    assert "holdout RMSE" in printed
+    assert "R²" in printed
+    houses = pd.read_csv("houses.csv").head(3)
+    rows = houses.drop(columns=["price"]).astype(object).where(houses.notna(), None)
+    with TestClient(create_app(load_settings("driftwarden.toml"))) as http:
+        answer = http.post("/v1/predict", json={"rows": rows.to_dict("records")})
+        assert answer.status_code == 200, answer.text
+        predictions = answer.json()["predictions"]
+        assert all(p["probability"] is None and p["label"] is None for p in predictions)
+        # Predicted prices are in the range of the prices the model learned from.
+        prices = pd.read_csv("houses.csv")["price"]
+        assert all(prices.min() / 2 < p["prediction"] < prices.max() * 2 for p in predictions)
+        labels = [{"request_id": p["request_id"], "label": float(y)}
+                  for p, y in zip(predictions, houses["price"], strict=True)]  # fmt: skip
+        recorded = http.post("/v1/feedback", json={"labels": labels})
+        assert recorded.json()["recorded"] == 3
