@@ -870,8 +870,11 @@ def page_reads(page: str, client: Any) -> list[dict[str, Any]]:
                     end=_parse_time(run["window_end"]),
                     version=versions[0],
                 )
+            # The explanation drift table reads the latest runs in detail.
+            _time(client, calls, "monitoring_runs", limit=25, detail=True)
     elif page == "performance":
         points = _time(client, calls, "performance", limit=120)
+        _time(client, calls, "models")  # the task: which metrics and charts
         labelled = [p for p in points if p["n_labelled"] > 0]
         if labelled:
             windows = sorted({(p["window_start"], p["window_end"]) for p in labelled})
