@@ -26,6 +26,11 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 os.environ.pop("PREFECT_API_URL", None)
+# The multivariate and explanation measures (on by default in the product) cost a monitor run
+# about half a second a version, and the suite's hundreds of monitor runs test other things:
+# off here, and on in the tests of those measures, which say so explicitly.
+os.environ.setdefault("DRIFTWARDEN_MONITOR__MULTIVARIATE__ENABLED", "false")
+os.environ.setdefault("DRIFTWARDEN_MONITOR__EXPLANATION__ENABLED", "false")
 
 POSTGRES_URL = os.environ.get(
     "DRIFTWARDEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -137,7 +137,10 @@ def _simulated_state(folder: Path) -> None:
         ab_test={"share": 0.5, "min_duration": "P1D"},
         # Once a simulated day: enough for the drift page's chart and table, at a fifth of
         # the cost of every run.
-        monitor={"multivariate": {"every": "P1D"}, "explanation": {"every": "P1D"}},
+        monitor={
+            "multivariate": {"enabled": True, "every": "P1D"},
+            "explanation": {"enabled": True, "every": "P1D"},
+        },
     )
     options = SimulationOptions(
         scenarios=("concept",), days=5, rate=800, label_delay=timedelta(hours=6), seed=1

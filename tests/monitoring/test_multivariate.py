@@ -47,7 +47,9 @@ def make_joint(make_settings, joint_model) -> Iterator[Any]:
     clients: list[TestClient] = []
 
     def build(monitor: dict[str, Any] | None = None) -> Any:
-        monitor = {"min_samples": 200, **(monitor or {})}
+        # Both measures on (the suite turns them off by default, tests/conftest.py).
+        on = {"enabled": True}
+        monitor = {"min_samples": 200, "multivariate": on, "explanation": on, **(monitor or {})}
         settings = make_settings(registry={"model_name": "joint"}, monitor=monitor)
         registry = ModelRegistry(settings.registry)
         if registry.alias_version(registry.champion) is None:
@@ -129,7 +131,10 @@ def test_a_changed_correlation_is_multivariate_and_explanation_drift_only(make_j
 
 def test_measures_wait_their_interval_and_can_be_turned_off(make_joint):
     http, clock = make_joint(
-        monitor={"multivariate": {"every": "PT3H"}, "explanation": {"enabled": False}}
+        monitor={
+            "multivariate": {"every": "PT3H", "enabled": True},
+            "explanation": {"enabled": False},
+        }
     )
     monitor = http.app.state.serving.monitor  # type: ignore[attr-defined]
     measured = []

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine
 
 from driftwarden.core import load_settings
 from driftwarden.simulation.simulate import SimulationOptions, simulate
 from driftwarden.simulation.summary import parse_time, summarise
+from driftwarden.store import list_runs
 
 pytestmark = pytest.mark.slow
 
@@ -25,10 +27,9 @@ def settings_for(tmp_path, **overrides):
     return load_settings(None, home=str(tmp_path / "home"), alerts={"log": False}, **overrides)
 
 
-# For the tests about one feature's drift or about retraining: the multivariate and explanation
-# measures cost each run about half a second, and the quiet week keeps them on to show they
-# raise no false alarm.
-PER_FEATURE_ONLY = {"multivariate": {"enabled": False}, "explanation": {"enabled": False}}
+# The quiet week turns the multivariate and explanation measures on (the suite turns them off,
+# tests/conftest.py), to show that they raise no false alarm either.
+BOTH_MEASURES = {"multivariate": {"enabled": True}, "explanation": {"enabled": True}}
 
 
 def test_a_sudden_shift_is_flagged_within_an_hour_at_a_thousand_predictions_an_hour(tmp_path):
@@ -36,7 +37,7 @@ def test_a_sudden_shift_is_flagged_within_an_hour_at_a_thousand_predictions_an_h
         scenarios=("sudden",), days=1, rate=24_000, label_delay=timedelta(hours=1),
         step=timedelta(hours=1), monitor_every=timedelta(hours=1), window=timedelta(hours=1),
     )  # fmt: skip
-    result = simulate(settings_for(tmp_path, monitor=PER_FEATURE_ONLY), options, tmp_path / "run")
+    result = simulate(settings_for(tmp_path), options, tmp_path / "run")
     [injection] = result.injections
     [column] = injection["columns"]
     start = parse_time(injection["start"])
@@ -57,7 +58,19 @@ def test_a_sudden_shift_is_flagged_within_an_hour_at_a_thousand_predictions_an_h
 
 def test_seven_days_without_drift_raise_no_critical_alert_and_at_most_one_warning(tmp_path):
     options = SimulationOptions(scenarios=("none",), days=7, rate=2000)
-    result = simulate(settings_for(tmp_path), options, tmp_path / "run")
+    settings = settings_for(tmp_path, monitor=BOTH_MEASURES)
+    result = simulate(settings, options, tmp_path / "run")
+    # Both measures ran on the week's windows, and found nothing.
+    engine = create_engine(f"sqlite:///{tmp_path / 'run' / 'driftwarden.db'}")
+    measured = [
+        res
+        for run in list_runs(engine, settings.registry.model_name, limit=100, reports=True)
+        for res in run["results"]
+    ]
+    engine.dispose()
+    assert len(measured) >= 7 * 4
+    assert {res["multivariate"]["severity"] for res in measured} == {"ok"}
+    assert {res["explanation"]["severity"] for res in measured} == {"ok"}
     assert result.injections == []
     severities = [a["severity"] for a in result.alerts]
     assert "critical" not in severities, result.alerts
@@ -71,7 +84,6 @@ def test_a_concept_change_is_retrained_tested_and_promoted_without_anyone_acting
     settings = settings_for(
         tmp_path,
         ab_test={"share": 0.5, "min_duration": "P2D"},
-        monitor=PER_FEATURE_ONLY,
     )
     options = SimulationOptions(scenarios=("concept",), days=12, rate=2000, seed=3)
     result = simulate(settings, options, tmp_path / "run")
