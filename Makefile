@@ -71,9 +71,12 @@ lint: install
 	$(BIN)/lint-imports
 
 # pytest exits 5 when it collected no test: that is a failure here, never a pass.
-# One worker per core (pytest-xdist); PYTEST_ARGS="-n 0" runs in one process.
+# pytest-xdist workers: one more than the cores, since many tests wait on servers they started
+# (the API, Prefect, MLflow, Chromium) and a waiting worker leaves its core idle.
+# PYTEST_ARGS="-n 0" runs in one process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: install browser
-	@rc=0; $(BIN)/python -m pytest -n auto --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(BIN)/python -m pytest -n $(TEST_WORKERS) --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
