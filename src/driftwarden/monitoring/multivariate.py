@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from driftwarden.core import DriftwardenError, MonitorSettings
@@ -129,6 +129,6 @@ class WindowExplainer:
             logger.info("version %s gets no %s drift: %s", version, measure, why)
 
 
-def _due(state: dict[str, str], key: str, end: datetime, every: Any) -> bool:
+def _due(state: dict[str, str], key: str, end: datetime, every: timedelta) -> bool:
     last = state.get(key)
     return last is None or end - datetime.fromisoformat(last) >= every

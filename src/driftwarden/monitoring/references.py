@@ -7,6 +7,7 @@ Registered versions never change, so both are read from the registry once per ve
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -42,22 +43,24 @@ class References:
         NotFoundError
             The version does not exist.
         """
+        profile: ReferenceProfile = self._cached(
+            self._profiles, version, self.registry.load_profile
+        )
+        return profile
+
+    def _cached(self, cache: dict[int, Any], version: int, load: Callable[[int], Any]) -> Any:
+        """``cache[version]``, loaded once (None included: a version never gains artifacts)."""
         with self._lock:
-            found = self._profiles.get(version)
-        if found is None:
-            found = self.registry.load_profile(version)
-            with self._lock:
-                self._profiles[version] = found
+            if version in cache:
+                return cache[version]
+        found = load(version)
+        with self._lock:
+            cache[version] = found
         return found
 
     def _info(self, version: int) -> ModelVersionInfo:
-        with self._lock:
-            found = self._infos.get(version)
-        if found is None:
-            found = self.registry.get_version(version)
-            with self._lock:
-                self._infos[version] = found
-        return found
+        info: ModelVersionInfo = self._cached(self._infos, version, self.registry.get_version)
+        return info
 
     def holdout_metrics(self, version: int) -> dict[str, float]:
         """The version's metrics on its holdout (``roc_auc``, ``accuracy``, ... of a
@@ -70,33 +73,20 @@ class References:
 
     def loaded(self, version: int) -> LoadedModel:
         """The version's model and schema (downloaded once)."""
-        with self._lock:
-            found = self._loaded.get(version)
-        if found is None:
-            found = self.registry.load(version)
-            with self._lock:
-                self._loaded[version] = found
-        return found
+        loaded: LoadedModel = self._cached(self._loaded, version, self.registry.load)
+        return loaded
 
     def reference_sample(self, version: int) -> pd.DataFrame | None:
         """The sample of training rows kept with the version, or None without one."""
-        with self._lock:
-            if version in self._samples:
-                return self._samples[version]
-        found = self.registry.load_sample(version, "reference")
-        with self._lock:
-            self._samples[version] = found
-        return found
+        return self._cached(  # type: ignore[no-any-return]
+            self._samples, version, lambda v: self.registry.load_sample(v, "reference")
+        )
 
     def attributions(self, version: int) -> dict[str, Any] | None:
         """The version's holdout attribution profile (JSON), or None without one."""
-        with self._lock:
-            if version in self._attributions:
-                return self._attributions[version]
-        found = self.registry.load_attributions(version)
-        with self._lock:
-            self._attributions[version] = found
-        return found
+        return self._cached(  # type: ignore[no-any-return]
+            self._attributions, version, self.registry.load_attributions
+        )
 
     def champion(self) -> int | None:
         """The version the champion alias points to now (read each time: it moves)."""
