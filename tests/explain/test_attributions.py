@@ -245,3 +245,25 @@ def test_with_explanations_attaches_the_holdout_profile_or_leaves_the_result_alo
     with caplog.at_level("INFO", logger="driftwarden.explain.version"):
         assert with_explanations(bare).attributions is None
     assert "no holdout sample" in caplog.text
+
+
+def test_with_explanations_leaves_a_model_it_cannot_explain_alone(caplog):
+    import dataclasses
+
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import Pipeline
+
+    from driftwarden.data import generate_houses
+    from driftwarden.explain import with_explanations
+    from driftwarden.schema import infer_schema
+    from driftwarden.training import ModelParams, train
+
+    frame = generate_houses(300, seed=5)
+    schema = infer_schema(frame, target="price", entity_id="house_id")
+    result = train(frame, schema, params=ModelParams(max_iter=10))
+    numeric = result.holdout_sample[schema.numeric_features].fillna(0)
+    linear = Pipeline([("regressor", LinearRegression())]).fit(numeric, numeric.iloc[:, 0])
+    odd = dataclasses.replace(result, model=linear)
+    with caplog.at_level("WARNING", logger="driftwarden.explain.version"):
+        assert with_explanations(odd) is odd
+    assert "no attribution profile for explanation drift" in caplog.text

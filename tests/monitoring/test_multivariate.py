@@ -143,3 +143,36 @@ def test_measures_wait_their_interval_and_can_be_turned_off(make_joint):
         [result] = monitor.run_once().outcome.results
         measured.append((result.multivariate is not None, result.explanation is not None))
     assert measured == [(True, False), (False, False), (False, False), (True, False)]
+
+
+def test_a_version_registered_without_samples_gets_neither_measure_and_says_so_once(
+    make_settings, joint_model, caplog
+):
+    import dataclasses
+
+    bare = dataclasses.replace(
+        joint_model, reference_sample=None, holdout_sample=None, attributions=None
+    )
+    on = {"enabled": True, "every": "PT0S"}
+    settings = make_settings(
+        registry={"model_name": "bare"},
+        monitor={"min_samples": 200, "multivariate": on, "explanation": on},
+    )
+    registry = ModelRegistry(settings.registry)
+    registry.register(bare)
+    assert registry.load_sample(1, "reference") is None
+    assert registry.load_attributions(1) is None
+    clock = SimulatedClock(START)
+    with (
+        caplog.at_level("INFO", logger="driftwarden.monitoring.multivariate"),
+        TestClient(create_app(settings, registry=registry, clock=clock)) as http,
+    ):
+        monitor = http.app.state.serving.monitor  # type: ignore[attr-defined]
+        for seed in (1, 2):
+            _send(http, clock, joint_frame(300, seed=seed))
+            [result] = monitor.run_once().outcome.results
+            assert (result.multivariate, result.explanation) == (None, None)
+    said = [r.getMessage() for r in caplog.records]
+    assert said.count("version 1 gets no multivariate drift: it was registered without a "
+                      "training sample") == 1  # fmt: skip
+    assert sum("gets no explanation drift" in m for m in said) == 1
