@@ -243,6 +243,30 @@ def test_server_starts_and_answers_while_the_store_is_down(make_settings, regist
     assert any("kept" in path.read_text() for path in spool if path.is_file())
 
 
+def test_a_full_spool_is_a_503_to_retry_and_the_rows_it_kept_stay(
+    make_settings, registry_with_models
+):
+    settings = make_settings(
+        store={
+            "url": "postgresql+psycopg://postgres@127.0.0.1:1/test",
+            "connect_timeout_seconds": 1,
+            "spool_max_bytes": 400,  # one row's line (260 bytes), not two
+        }
+    )
+    with TestClient(create_app(settings, registry=registry_with_models)) as http:
+        assert http.post("/v1/predict", json={**ROW, "request_id": "kept"}).status_code == 200
+        refused = http.post("/v1/predict", json={**ROW, "request_id": "refused"})
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "5"
+        body = refused.json()
+        assert body["error"] == "spool_full"
+        assert "store.spool_max_bytes = 400 bytes" in body["detail"]
+        assert http.get("/ready").json()["store"]["spooled_rows"] == 1
+    kept = (settings.store.spool_dir / "predictions.jsonl").read_text()
+    assert '"kept"' in kept
+    assert '"refused"' not in kept
+
+
 def test_error_rate_counts_server_errors_since_the_last_call():
     from driftwarden.serving.metrics import ServerMetrics
 

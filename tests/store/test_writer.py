@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
-from driftwarden.core import ConfigError, SimulatedClock, StoreSettings
+from driftwarden.core import ConfigError, SimulatedClock, SpoolFullError, StoreSettings
 from driftwarden.store import (
     Prediction,
     PredictionRow,
@@ -135,6 +135,37 @@ def test_writer_spools_while_down_and_replays_in_order(
     asyncio.run(scenario())
     assert _stored_ids(migrated) == [f"req-{i:05d}" for i in range(8)]
     assert not Spool(spool_dir).read()
+
+
+def test_a_full_spool_refuses_new_rows_and_keeps_every_acknowledged_one(
+    outage, migrated: Engine, tmp_path, make_row
+):
+    line = len(json.dumps(make_row(0).to_record(), separators=(",", ":"))) + 1
+    spool = Spool(tmp_path / "spool", max_bytes=3 * line + line // 2)  # room for three rows
+
+    async def scenario() -> list[str]:
+        writer = PredictionWriter(outage.engine, spool, max_wait_ms=1, replay_interval_seconds=0)
+        writer.start()
+        outage.down()
+        results = []
+        for i in range(5):
+            try:
+                await writer.write(make_row(i))
+            except SpoolFullError as exc:
+                results.append(str(exc))
+            else:
+                results.append("kept")
+        assert writer.spool_size == 3
+        outage.up()
+        await writer.write(make_row(5))  # replays the spool first, then commits
+        assert not writer.degraded
+        await writer.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert results[:3] == ["kept"] * 3
+    assert all("the spool is full" in result for result in results[3:])
+    assert _stored_ids(migrated) == [f"req-{i:05d}" for i in (0, 1, 2, 5)]
 
 
 def test_writer_replays_by_itself_after_the_interval(outage, migrated: Engine, tmp_path, make_row):
@@ -468,12 +499,24 @@ def test_writer_start_twice_is_refused(migrated: Engine, tmp_path):
 
 def test_writer_from_settings_uses_the_store_section(migrated: Engine, tmp_path: Path):
     settings = StoreSettings(
-        group_commit_max_rows=7, group_commit_max_wait_ms=3.0, spool_dir=tmp_path / "s"
+        group_commit_max_rows=7,
+        group_commit_max_wait_ms=3.0,
+        spool_dir=tmp_path / "s",
+        spool_max_bytes=4096,
     )
     clock = SimulatedClock(datetime(2024, 1, 1, tzinfo=UTC))
     writer = PredictionWriter.from_settings(migrated, settings, clock=clock)
     assert (writer.max_rows, writer.max_wait) == (7, 0.003)
     assert writer.spool.directory == tmp_path / "s"
+    assert writer.spool.max_bytes == 4096
+    # The writer holds its spool file: a second writer of the same folder gets another one.
+    other = PredictionWriter.from_settings(migrated, settings, clock=clock)
+    assert (writer.spool.path.name, other.spool.path.name) == (
+        "predictions.jsonl",
+        "predictions-1.jsonl",
+    )
+    writer.spool.close()
+    other.spool.close()
 
 
 @pytest.mark.parametrize(

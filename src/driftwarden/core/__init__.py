@@ -14,6 +14,7 @@ from driftwarden.core.errors import (
     NotFoundError,
     RegistryError,
     SchemaMismatchError,
+    SpoolFullError,
     StoreUnavailableError,
 )
 from driftwarden.core.ids import new_request_id
@@ -82,6 +83,7 @@ __all__ = [
     "Settings",
     "SimulatedClock",
     "SmtpChannel",
+    "SpoolFullError",
     "StoreSettings",
     "StoreUnavailableError",
     "SystemClock",

@@ -10,6 +10,8 @@ error subclasses it too, so callers that only know the standard library still ca
     ├── NotFoundError          (also LookupError) a model version, alias, feature, alert... does
     │                          not exist
     ├── StoreUnavailableError  the prediction store cannot be reached; retry or spool
+    │   └── SpoolFullError     ...and the local spool cannot keep the rows either (its quota
+    │                          or the disk is full); nothing was kept
     ├── RegistryError          the model registry failed or holds something unusable
     ├── SchemaMismatchError    (also ValueError) data does not match the feature schema;
     │                          ``column`` names the offending column when known
@@ -36,6 +38,7 @@ __all__ = [
     "NotFoundError",
     "RegistryError",
     "SchemaMismatchError",
+    "SpoolFullError",
     "StoreUnavailableError",
 ]
 
@@ -74,6 +77,11 @@ class NotFoundError(DriftwardenError, LookupError):
 
 class StoreUnavailableError(DriftwardenError):
     """The prediction store cannot be reached (network, locked file, server down)."""
+
+
+class SpoolFullError(StoreUnavailableError):
+    """The store is unreachable and the local spool cannot keep more rows (its quota,
+    ``store.spool_max_bytes``, or the disk is full): the rows were not kept."""
 
 
 class RegistryError(DriftwardenError):

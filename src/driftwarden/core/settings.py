@@ -157,6 +157,13 @@ class StoreSettings(_Section):
         default=DEFAULT_HOME / "spool",
         description="Where rows wait while the database is unreachable; derived from `home`.",
     )
+    spool_max_bytes: int = Field(
+        default=1 << 30,
+        gt=0,
+        description="Most bytes each server process's spool file may hold (default 1 GiB). "
+        "Past it, a prediction that cannot be logged is answered 503 `spool_full` with "
+        "Retry-After instead of filling the disk; nothing acknowledged is dropped.",
+    )
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
 

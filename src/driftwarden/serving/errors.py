@@ -34,6 +34,7 @@ from driftwarden.core.errors import (
     NotFoundError,
     RegistryError,
     SchemaMismatchError,
+    SpoolFullError,
     StoreUnavailableError,
 )
 
@@ -47,6 +48,7 @@ _STATUS: tuple[tuple[type[DriftwardenError], int, str], ...] = (
     (DataError, 422, "invalid_data"),
     (ConfigError, 409, "conflict"),
     (ConflictError, 409, "conflict"),
+    (SpoolFullError, 503, "spool_full"),
     (StoreUnavailableError, 503, "store_unavailable"),
     (RegistryError, 503, "registry_unavailable"),
 )
@@ -119,9 +121,9 @@ def _malformed(error: dict[str, Any]) -> JSONResponse:
     return JSONResponse(error_body("malformed_json", detail, "body"), status_code=400)
 
 
-def _store_unavailable(detail: str) -> JSONResponse:
+def _store_unavailable(detail: str, error: str = "store_unavailable") -> JSONResponse:
     return JSONResponse(
-        error_body("store_unavailable", detail),
+        error_body(error, detail),
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
@@ -161,8 +163,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: DriftwardenError) -> JSONResponse:
         for kind, status, code in _STATUS:
             if isinstance(exc, kind):
-                if kind is StoreUnavailableError:
-                    return _store_unavailable(str(exc))
+                if status == 503 and issubclass(kind, StoreUnavailableError):
+                    return _store_unavailable(str(exc), code)
                 field = getattr(exc, "column", None) or getattr(exc, "key", None)
                 return JSONResponse(error_body(code, str(exc), field), status_code=status)
         logger.exception("unclassified error")

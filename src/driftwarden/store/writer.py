@@ -138,7 +138,7 @@ class PredictionWriter:
         """Build a writer from the ``store`` section of the settings."""
         return cls(
             engine,
-            Spool(settings.spool_dir),
+            Spool.claim(settings.spool_dir, max_bytes=settings.spool_max_bytes),
             max_rows=settings.group_commit_max_rows,
             max_wait_ms=settings.group_commit_max_wait_ms,
             clock=clock,
@@ -195,6 +195,8 @@ class PredictionWriter:
                 if self._inline is not None:
                     self._inline.close()
                     self._inline = None
+                # Rows left in the spool stay in its file for the next process that claims it.
+                self.spool.close()
             logger.info(
                 "prediction writer stopped: %d rows in %d commits (%d waited for a lock)",
                 self.rows,
