@@ -4,10 +4,11 @@ injected drift."""
 import asyncio
 import contextlib
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from driftwarden.monitoring import Monitor
 from driftwarden.stats import Adwin
-from driftwarden.store import feature_history, list_alerts, list_runs, load_state
+from driftwarden.store import feature_history, lease_holder, list_alerts, list_runs, load_state
 
 HOUR = timedelta(hours=1)
 
@@ -173,6 +174,64 @@ def test_monitor_loop_runs_on_its_interval_and_survives_failures(
     assert count("failed") >= 2
     assert count("ok") >= 2
     assert {r["status"] for r in list_runs(served.engine, "churn", limit=100)} == {"ok"}
+
+
+def test_of_two_processes_only_the_lease_holder_runs_and_the_other_takes_over(
+    make_served, churn_frame, registry
+):
+    served = make_served(monitor={"interval": "PT0.05S"})
+    served.traffic(churn_frame(200, seed=6), over=HOUR)
+    state = served.app.state.serving
+    first = served.monitor
+    runs = {"first": 0, "second": 0}
+    first._on_report = lambda _: runs.__setitem__("first", runs["first"] + 1)
+    # A second API process of the same deployment: same store, same registry.
+    second = Monitor(
+        state.settings,
+        served.engine,
+        registry,
+        served.clock,
+        on_report=lambda _: runs.__setitem__("second", runs["second"] + 1),
+        holder="second",
+    )
+    assert first.holder != second.holder
+
+    async def drive():
+        leader = asyncio.ensure_future(first.loop())
+        await asyncio.sleep(0.03)  # the first process starts first
+        standby = asyncio.ensure_future(second.loop())
+        try:
+            for _ in range(200):
+                await asyncio.sleep(0.02)
+                if runs["first"] >= 4:
+                    break
+            assert runs == {"first": runs["first"], "second": 0}
+            assert (first.leading, second.leading) == (True, False)
+            assert lease_holder(served.engine, "monitor:churn", now=datetime.now(UTC)) == (
+                first.holder
+            )
+            # The leader stops (a clean shut-down gives the lease up): the other takes over.
+            leader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await leader
+            assert not first.leading
+            stopped_at = runs["first"]
+            for _ in range(200):
+                await asyncio.sleep(0.02)
+                if runs["second"] >= 2:
+                    break
+            assert runs["second"] >= 2
+            assert runs["first"] == stopped_at
+            assert second.leading
+        finally:
+            for task in (leader, standby):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    asyncio.run(drive())
+    stored = list_runs(served.engine, "churn", limit=100)
+    assert len(stored) == runs["first"] + runs["second"]
 
 
 def test_score_detector_sees_every_row_once_across_overlaps_and_pauses(make_served, churn_frame):

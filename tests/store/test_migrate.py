@@ -13,6 +13,7 @@ from driftwarden.store import (
     Label,
     Prediction,
     PredictionRow,
+    acquire_lease,
     add_ab_snapshot,
     alembic_config,
     begin_ab_test,
@@ -65,6 +66,7 @@ def test_upgrade_creates_exactly_the_tables_of_the_metadata(engine: Engine):
         "retrain_runs",
         "ab_tests",
         "ab_test_snapshots",
+        "leases",
         "alembic_version",
     }
 
@@ -263,6 +265,8 @@ def test_the_parent_index_holds_shadow_rows_only(migrated: Engine):
 
 
 _RETRAINING_TABLES = {"retrain_runs", "ab_tests", "ab_test_snapshots"}
+# Tables that later migrations add on top of 0007.
+_AFTER_0007 = {"leases"}
 
 
 def test_upgrade_from_0006_adds_the_retraining_tables_and_keeps_the_rows(engine: Engine, make_row):
@@ -272,7 +276,7 @@ def test_upgrade_from_0006_adds_the_retraining_tables_and_keeps_the_rows(engine:
     insert_rows(engine, [make_row(1)])
     upgrade(engine)
     assert _diff(engine) == []
-    assert set(inspect(engine).get_table_names()) == tables | _RETRAINING_TABLES
+    assert set(inspect(engine).get_table_names()) == tables | _RETRAINING_TABLES | _AFTER_0007
     assert _index_names(engine, "retrain_runs") == {
         "ix_retrain_runs_model_name_running",
         "ix_retrain_runs_model_name_requested_at",
@@ -305,7 +309,7 @@ def test_downgrade_to_0006_drops_only_the_retraining_tables(migrated: Engine, ma
         migrated, test_id, at=at, action="continue", n_champion=1, n_challenger=1, statistics={}
     )
     downgrade(migrated, "0006")
-    assert set(inspect(migrated).get_table_names()) == tables - _RETRAINING_TABLES
+    assert set(inspect(migrated).get_table_names()) == tables - _RETRAINING_TABLES - _AFTER_0007
     assert count_predictions(migrated) == 1
     upgrade(migrated)
     assert _diff(migrated) == []
@@ -384,3 +388,17 @@ def test_upgrade_from_0008_adds_the_multivariate_columns_and_downgrade_drops_the
     assert {"multivariate", "explanation"} <= columns
     downgrade(engine, "0008")
     assert "explanation" not in {c["name"] for c in inspect(engine).get_columns("monitor_results")}
+
+
+def test_upgrade_from_0009_adds_the_leases_and_downgrade_drops_only_them(engine: Engine, make_row):
+    upgrade(engine, "0009")
+    tables = set(inspect(engine).get_table_names())
+    assert "leases" not in tables
+    insert_rows(engine, [make_row(1)])
+    upgrade(engine)
+    assert _diff(engine) == []
+    now = make_row(1).created_at
+    assert acquire_lease(engine, "monitor:churn", "a", ttl=timedelta(minutes=1), now=now)
+    downgrade(engine, "0009")
+    assert set(inspect(engine).get_table_names()) == tables
+    assert count_predictions(engine) == 1

@@ -4,16 +4,29 @@
 and every turn of the loop call. :meth:`Monitor.loop` runs inside ``driftwarden serve``: a run
 that fails is logged, stored as failed and tried again after ``monitor.retry_after`` (doubling
 up to the interval); it never stops the loop, so it never takes the API down.
+
+Every API process runs the loop (the replicas of a deployment, the workers of ``serve
+--workers``), but only the one holding the store's ``monitor:<model>`` lease runs each pass;
+the others stand by. The holder renews the lease around every pass for two intervals, and gives
+it up when it stops, so another process takes over at its next turn; one that dies is replaced
+within three intervals at most. What the monitor carries from pass to pass (its detectors, the
+A/B test) lives in the store, so the next holder goes on from there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import Engine
 
 from driftwarden.core import Clock, Settings
 from driftwarden.monitoring.abtest import ABDecision, ABTestManager
@@ -24,6 +37,7 @@ from driftwarden.monitoring.retrain_policy import RetrainPolicy, RetrainRequest
 from driftwarden.monitoring.rules import Check, evaluate
 from driftwarden.monitoring.run import RunOutcome, WindowRunner
 from driftwarden.registry import ModelRegistry
+from driftwarden.store import acquire_lease, release_lease
 
 __all__ = ["Monitor", "MonitorReport"]
 
@@ -117,6 +131,9 @@ class Monitor:
     arm_error_rates : callable, optional
         Returns the share of failed scoring calls per arm since its last call, for the A/B
         test's error-rate guardrail.
+    holder : str, optional
+        Who this process is, in the monitor's lease; by default host, process id and a random
+        part.
     """
 
     def __init__(
@@ -133,9 +150,15 @@ class Monitor:
         on_retrain: Callable[[RetrainRequest], object] | None = None,
         arm_error_rates: Callable[[], Mapping[str, float | None]] | None = None,
         sleep: Callable[[float], None] | None = None,
+        holder: str | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        self.engine: Engine = engine  # type: ignore[assignment]
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = f"monitor:{registry.name}"
+        #: Whether this process held the lease at its loop's last turn.
+        self.leading = False
         self.references = References(registry)
         self.runner = WindowRunner(engine, self.references, settings.monitor, clock)
         chosen = channels_from_settings(settings.alerts) if channels is None else channels
@@ -181,17 +204,58 @@ class Monitor:
             self._on_report(report)
         return report
 
+    def lead(self) -> bool:
+        """Take or renew the monitor's lease for two intervals; return whether this process
+        holds it. Lease times are the machine's wall clock, whatever clock the runs use."""
+        interval = self.settings.monitor.interval
+        leading = acquire_lease(
+            self.engine, self.lease, self.holder, ttl=2 * interval, now=datetime.now(UTC)
+        )
+        if leading != self.leading:
+            logger.info(
+                "this process runs the monitor now"
+                if leading
+                else "another process holds the monitor's lease; this one stands by",
+                extra={"lease": self.lease, "holder": self.holder},
+            )
+        self.leading = leading
+        return leading
+
+    def _lead_or_fail(self) -> bool:
+        """:meth:`lead`, with a store that cannot be asked counted as a failed run."""
+        try:
+            return self.lead()
+        except Exception as exc:
+            if self._on_failure is not None:
+                self._on_failure(exc)
+            raise
+
     async def loop(self) -> None:
-        """Run every ``monitor.interval`` until cancelled; failures are retried, never raised."""
+        """Run every ``monitor.interval`` while this process holds the monitor's lease, until
+        cancelled; failures are retried, never raised."""
         interval = self.settings.monitor.interval.total_seconds()
         retry = self.settings.monitor.retry_after.total_seconds()
         wait = interval
-        while True:
-            await asyncio.sleep(wait)
-            try:
-                await asyncio.to_thread(self.run_once)
-            except Exception:
-                logger.exception("the monitor run failed; retrying in %.0fs", retry)
-                wait, retry = retry, min(retry * 2, interval)
-            else:
-                wait, retry = interval, self.settings.monitor.retry_after.total_seconds()
+        try:
+            while True:
+                await asyncio.sleep(wait)
+                try:
+                    if not await asyncio.to_thread(self._lead_or_fail):
+                        wait = interval
+                        continue
+                    await asyncio.to_thread(self.run_once)
+                    # A long pass must not let the lease lapse before the next one.
+                    await asyncio.to_thread(self.lead)
+                except Exception:
+                    logger.exception("the monitor run failed; retrying in %.0fs", retry)
+                    wait, retry = retry, min(retry * 2, interval)
+                else:
+                    wait, retry = interval, self.settings.monitor.retry_after.total_seconds()
+        finally:
+            if self.leading:
+                # Hand over at once rather than after the lease runs out.
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(
+                        release_lease, self.engine, self.lease, self.holder, now=datetime.now(UTC)
+                    )
+                self.leading = False

@@ -26,6 +26,7 @@ from driftwarden.store.alerts import (
 )
 from driftwarden.store.engine import check_reachable, create_store_engine
 from driftwarden.store.inserts import InlineSqlite, LockBusyError, insert_rows, select_logged
+from driftwarden.store.leases import acquire_lease, lease_holder, release_lease
 from driftwarden.store.migrate import alembic_config, downgrade, upgrade
 from driftwarden.store.queries import (
     LabelledPrediction,
@@ -76,6 +77,7 @@ from driftwarden.store.tables import (
     Base,
     FeatureResult,
     Label,
+    Lease,
     MonitorResult,
     MonitorRun,
     MonitorState,
@@ -124,6 +126,7 @@ __all__ = [
     "LabelledPrediction",
     "LabelledRows",
     "LabelledScores",
+    "Lease",
     "LockBusyError",
     "MonitorResult",
     "MonitorRun",
@@ -140,6 +143,7 @@ __all__ = [
     "UtcDateTime",
     "WindowChunk",
     "WindowColumns",
+    "acquire_lease",
     "active_alerts",
     "add_ab_snapshot",
     "add_alert_events",
@@ -165,6 +169,7 @@ __all__ = [
     "labelled_rows",
     "labelled_scores",
     "last_finished_retrain_run",
+    "lease_holder",
     "list_ab_tests",
     "list_alerts",
     "list_retrain_runs",
@@ -179,6 +184,7 @@ __all__ = [
     "record_routing",
     "record_skipped_run",
     "record_step",
+    "release_lease",
     "results_overlapping",
     "routing_history",
     "running_ab_test",

@@ -373,6 +373,21 @@ class MonitorState(Base):
     updated_at: Mapped[datetime]
 
 
+class Lease(Base):
+    """Who may do a job that only one process at a time should do (the monitor's runs).
+
+    A holder keeps a lease by renewing it before ``expires_at``; once that passes, any process
+    may take it. The times are the machines' wall clocks.
+    """
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(512), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(256))
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
 class RetrainRun(Base):
     """One request to retrain a model, from its trigger to the verdict on the candidate.
 
