@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -7,6 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect, select, text
+from sqlalchemy.engine import URL
 
 from driftwarden.core import ConfigError, SimulatedClock
 from driftwarden.store import (
@@ -402,3 +405,29 @@ def test_upgrade_from_0009_adds_the_leases_and_downgrade_drops_only_them(engine:
     downgrade(engine, "0009")
     assert set(inspect(engine).get_table_names()) == tables
     assert count_predictions(engine) == 1
+
+
+_MIGRATE = """
+import sys
+from driftwarden.store import create_store_engine, upgrade
+engine = create_store_engine(sys.argv[1], connect_timeout=30)
+upgrade(engine)
+"""
+
+
+def test_migrations_started_together_by_several_processes_all_succeed(
+    engine: Engine, store_url: URL
+):
+    # Replicas of a deployment start at once, each migrating the store first.
+    url = store_url.render_as_string(hide_password=False)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", _MIGRATE, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    failures = []
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        if process.returncode != 0:
+            failures.append(stderr[-2000:])
+    assert failures == []
+    assert _diff(engine) == []
