@@ -31,6 +31,9 @@ os.environ.pop("PREFECT_API_URL", None)
 # off here, and on in the tests of those measures, which say so explicitly.
 os.environ.setdefault("DRIFTWARDEN_MONITOR__MULTIVARIATE__ENABLED", "false")
 os.environ.setdefault("DRIFTWARDEN_MONITOR__EXPLANATION__ENABLED", "false")
+# `driftwarden serve` runs one worker per core by default; the tests that start a server want one
+# process each (tests/cli/test_serve_workers.py asks for two).
+os.environ.setdefault("DRIFTWARDEN_SERVING__WORKERS", "1")
 
 POSTGRES_URL = os.environ.get(
     "DRIFTWARDEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

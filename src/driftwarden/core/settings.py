@@ -130,9 +130,17 @@ class ServingSettings(_Section):
         "store, so a change made through another replica applies here within this time "
         "(POST /v1/admin/reload applies it at once). One indexed read of one row.",
     )
+    workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Worker processes behind the one port of `driftwarden serve` (`--workers`). "
+        "Unset: one per core. More than one shares the store, so use PostgreSQL for them: "
+        "SQLite serialises every commit (see the README's numbers).",
+    )
     run_monitor: bool = Field(
         default=True,
-        description="Run the monitor loop inside the API process (the embedded default).",
+        description="Run the monitor loop inside the API process (the embedded default). With "
+        "several processes, only the one holding the store's monitor lease runs each pass.",
     )
 
 

@@ -170,6 +170,8 @@ def create_app(
         # One OpenMP thread per scoring call: requests are concurrent already, and spinning
         # OpenMP threads of concurrent calls fight over the cores.
         threadpool_limits(limits=1, user_api="openmp")
+        # A worker that replaces one that was killed: the dead one's requests are not in flight.
+        metrics.forget_dead_processes()
         tried = asyncio.Event()
         migrations = asyncio.get_running_loop().create_task(
             _migrate(engine, writer, state.routing, tried)
@@ -206,6 +208,7 @@ def create_app(
             await model_set.stop()
             await writer.stop()
             engine.dispose()
+            metrics.close()
 
     app = FastAPI(
         title="driftwarden",

@@ -2,18 +2,63 @@
 
 Names follow Prometheus conventions: a ``driftwarden_`` prefix, base units (seconds), ``_total``
 on counters.
+
+Behind one port, ``driftwarden serve --workers N`` runs N processes, and a scrape reaches one of
+them. So that every scrape shows the whole server, the workers use the client's multiprocess
+mode (``PROMETHEUS_MULTIPROC_DIR``, set by ``serve``): each process writes its values to files
+there and ``/metrics`` adds them up. Per-worker labels would not do: a scrape would see only the
+worker that answered it. Counters and histograms are summed; the gauges of the moment (requests
+in flight, queue depth, spool rows) are summed over live processes; what the monitor measured is
+the latest value written, since one process at a time runs the monitor. Model info is the
+answering process's (every worker loads the same aliases).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.samples import Sample
 
 if TYPE_CHECKING:
     from driftwarden.monitoring import MonitorReport
 
-__all__ = ["ServerMetrics"]
+__all__ = ["ServerMetrics", "multiprocess_dir"]
+
+logger = logging.getLogger(__name__)
+
+# The files of the multiprocess mode's live gauges, by process id.
+_LIVE_FILE = re.compile(r"^gauge_live\w+_(\d+)\.db$")
+
+
+def multiprocess_dir() -> Path | None:
+    """The folder of the multiprocess mode, when this process runs in it."""
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - another user's process
+        return True
+    return True
+
 
 # Latency buckets for a fast scoring endpoint: 0.5 ms to 2.5 s.
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -24,6 +69,9 @@ class ServerMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.multiprocess = multiprocess_dir()
+        # Info has no multiprocess form: it lives in this process's own registry.
+        self._local = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "driftwarden_requests_total",
             "Requests answered, by endpoint and HTTP status.",
@@ -63,6 +111,7 @@ class ServerMetrics:
             "driftwarden_requests_in_flight",
             "Requests being handled now.",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.unseen_categories = Counter(
             "driftwarden_unseen_categories_total",
@@ -74,16 +123,18 @@ class ServerMetrics:
             "driftwarden_log_queue_depth",
             "Predictions waiting to be committed to the prediction log.",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.spool_rows = Gauge(
             "driftwarden_log_spool_rows",
             "Predictions held in the local spool while the database is unreachable.",
             registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.model = Info(
             "driftwarden_model",
             "The model versions loaded, by alias.",
-            registry=self.registry,
+            registry=self._local,
         )
 
         self.feature_drift = Gauge(
@@ -92,24 +143,28 @@ class ServerMetrics:
             "the feature's deciding method (PSI unless configured).",
             ["version", "feature", "method"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.prediction_drift = Gauge(
             "driftwarden_prediction_drift",
             "Drift statistic of the model's scores in the latest monitor run, by version.",
             ["version", "method"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.share_drifted = Gauge(
             "driftwarden_drifted_features_share",
             "Share of features at warning or critical in the latest monitor run, by version.",
             ["version"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.window_rows = Gauge(
             "driftwarden_monitor_window_rows",
             "Predictions in the latest monitor window, by version.",
             ["version"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.monitor_runs = Counter(
             "driftwarden_monitor_runs_total",
@@ -122,12 +177,14 @@ class ServerMetrics:
             "Duration of the latest monitor run, by phase (read, statistics, total).",
             ["phase"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.alerts_open = Gauge(
             "driftwarden_alerts_open",
             "Alerts not resolved (open or acknowledged) after the latest monitor run, by severity.",
             ["severity"],
             registry=self.registry,
+            multiprocess_mode="mostrecent",
         )
         self.alerts_opened = Counter(
             "driftwarden_alerts_opened_total",
@@ -176,12 +233,11 @@ class ServerMetrics:
         """Share of prediction requests answered with a 5xx since the last call (``None``
         when there were none)."""
         total = errors = 0.0
-        for metric in self.predict_requests.collect():
-            for sample in metric.samples:
-                if sample.name.endswith("_total"):
-                    total += sample.value
-                    if sample.labels.get("status", "").startswith("5"):
-                        errors += sample.value
+        for sample in self._samples(self.predict_requests):
+            if sample.name.endswith("_total"):
+                total += sample.value
+                if sample.labels.get("status", "").startswith("5"):
+                    errors += sample.value
         seen_total, seen_errors = self._errors_seen
         self._errors_seen = (total, errors)
         if total <= seen_total:
@@ -192,10 +248,9 @@ class ServerMetrics:
         """Per arm, the share of scoring calls that failed since the last call (``None`` for an
         arm that was not called)."""
         counts: dict[tuple[str, str], float] = {}
-        for metric in self.scoring_calls.collect():
-            for sample in metric.samples:
-                if sample.name.endswith("_total"):
-                    counts[sample.labels["arm"], sample.labels["outcome"]] = sample.value
+        for sample in self._samples(self.scoring_calls):
+            if sample.name.endswith("_total"):
+                counts[sample.labels["arm"], sample.labels["outcome"]] = sample.value
         rates: dict[str, float | None] = {}
         for arm in ("champion", "challenger"):
             total = counts.get((arm, "ok"), 0.0) + counts.get((arm, "error"), 0.0)
@@ -207,6 +262,54 @@ class ServerMetrics:
             )
         return rates
 
+    def _samples(self, counter: Counter) -> Iterator[Sample]:
+        """The samples of ``counter``: of every worker in the multiprocess mode (the monitor's
+        guardrails must see the requests other workers answered), else of this process."""
+        if self.multiprocess is None:
+            families = counter.collect()
+        else:
+            (name,) = {family.name for family in counter.describe()}
+            every = multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+                None, path=str(self.multiprocess)
+            )
+            found = every.collect()  # type: ignore[no-untyped-call]
+            families = [family for family in found if family.name == name]
+        for family in families:
+            yield from family.samples
+
     def render(self) -> bytes:
-        """The text exposition format."""
-        return generate_latest(self.registry)
+        """The text exposition format: every worker's metrics in the multiprocess mode."""
+        if self.multiprocess is None:
+            return generate_latest(self.registry) + generate_latest(self._local)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(  # type: ignore[no-untyped-call]
+            merged, path=str(self.multiprocess)
+        )
+        return generate_latest(merged) + generate_latest(self._local)
+
+    def forget_dead_processes(self) -> list[int]:
+        """Drop the live gauges of worker processes that are gone (killed, or crashed), so they
+        do not count in requests in flight or queue depth; returns their process ids."""
+        if self.multiprocess is None:
+            return []
+        dead = sorted(
+            {
+                int(match.group(1))
+                for path in self.multiprocess.glob("gauge_live*.db")
+                if (match := _LIVE_FILE.match(path.name)) and not _alive(int(match.group(1)))
+            }
+        )
+        for pid in dead:
+            multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
+                pid, path=str(self.multiprocess)
+            )
+        if dead:
+            logger.info("dropped the live gauges of %d finished worker processes", len(dead))
+        return dead
+
+    def close(self) -> None:
+        """At shut-down: this process's live gauges stop counting."""
+        if self.multiprocess is not None:
+            multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
+                os.getpid(), path=str(self.multiprocess)
+            )

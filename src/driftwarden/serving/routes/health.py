@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -37,10 +38,13 @@ async def ready(state: State) -> JSONResponse:
     store["spooled_rows"] = state.writer.spool_size
     store["degraded"] = state.writer.degraded
     store["logging"] = state.settings.serving.log_predictions
+    store["spool_file"] = state.writer.spool.path.name
     body = {
         "ready": champion is not None and bool(store["reachable"]),
         "champion": None if champion is None else champion.version,
         "store": store,
+        # Which process answered: behind one port, `serve --workers N` runs N of them.
+        "process": os.getpid(),
     }
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 

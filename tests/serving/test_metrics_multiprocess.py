@@ -1,0 +1,95 @@
+"""The metrics of several worker processes, added up in the client's multiprocess mode.
+
+prometheus_client picks its multiprocess mode when it is imported, from the environment, so each
+process here is a fresh interpreter, as each worker of ``serve --workers`` is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+_WORKER = """
+import os
+from driftwarden.serving.metrics import ServerMetrics
+metrics = ServerMetrics()
+metrics.in_flight.inc(3)
+metrics.predict_requests.labels("1", "champion", "200").inc(4)
+metrics.predict_requests.labels("1", "champion", "500").inc(1)
+metrics.scoring_calls.labels("champion", "ok").inc(4)
+metrics.scoring_calls.labels("champion", "error").inc(1)
+metrics.alerts_open.labels("critical").set(int(os.environ["ALERTS"]))
+print(os.getpid())
+"""
+
+_READER = """
+import json
+from driftwarden.serving.metrics import ServerMetrics
+metrics = ServerMetrics()
+metrics.model.info({"champion": "1"})
+before = metrics.render().decode()
+rates = (metrics.error_rate(), metrics.arm_error_rates())
+dead = metrics.forget_dead_processes()
+after = metrics.render().decode()
+metrics.close()
+print(json.dumps({"before": before, "after": after, "rates": rates, "dead": dead}))
+"""
+
+
+def _run(code: str, folder: Path, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def _value(text: str, sample: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{sample} not in:\n{text}")
+
+
+def test_every_scrape_adds_up_the_workers_and_forgets_the_dead_ones_live_gauges(tmp_path: Path):
+    # Two workers that ended without a clean shut-down (as kill -9 leaves them).
+    workers = sorted(int(_run(_WORKER, tmp_path, ALERTS=str(alerts))) for alerts in (2, 7))
+    read = json.loads(_run(_READER, tmp_path))
+    before, after = read["before"], read["after"]
+    total = 'driftwarden_predict_requests_total{status="200",variant="champion",version="1"}'
+    assert _value(before, total) == 8.0
+    assert _value(before, "driftwarden_requests_in_flight") == 6.0
+    # What the monitor measured is the latest value written (one process runs it at a time).
+    assert _value(before, 'driftwarden_alerts_open{severity="critical"}') == 7.0
+    assert _value(before, 'driftwarden_model_info{champion="1"}') == 1.0
+    # The monitor's guardrails see every worker's requests, not the reader's own (none).
+    error_rate, arm_rates = read["rates"]
+    assert error_rate == 2 / 10
+    assert arm_rates == {"champion": 2 / 10, "challenger": None}
+    assert sorted(read["dead"]) == workers
+    # Counters keep what the dead answered; their requests are no longer in flight.
+    assert _value(after, total) == 8.0
+    assert _value(after, "driftwarden_requests_in_flight") == 0.0
+
+
+def test_a_single_process_server_keeps_its_metrics_to_itself(monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    from driftwarden.serving.metrics import ServerMetrics
+
+    one, two = ServerMetrics(), ServerMetrics()
+    one.in_flight.inc()
+    one.model.info({"champion": "3"})
+    assert one.multiprocess is None
+    assert one.forget_dead_processes() == []
+    one.close()
+    text = one.render().decode()
+    assert "driftwarden_requests_in_flight 1.0" in text
+    assert 'driftwarden_model_info{champion="3"} 1.0' in text
+    assert "driftwarden_requests_in_flight 0.0" in two.render().decode()
