@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from driftwarden.core import SimulatedClock, load_settings
+from driftwarden.core import RegistrySettings, SimulatedClock, load_settings
 from driftwarden.core.errors import ConfigError, NotFoundError, RegistryError
 from driftwarden.registry import ModelRegistry
 from driftwarden.schema import infer_schema
@@ -277,3 +277,19 @@ def test_load_refuses_a_classifier_tagged_as_a_regression(registry, trained):
         r"classifier, so it was changed outside driftwarden",
     ):
         reg.load()
+
+
+def test_an_unreachable_registry_is_an_error_not_a_missing_alias(monkeypatch):
+    # Port 1 on loopback refuses connections: a tracking server that is down.
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    down = ModelRegistry(RegistrySettings(tracking_uri="http://127.0.0.1:1", model_name="churn"))
+    with pytest.raises(RegistryError, match="reading alias 'champion' of 'churn' failed"):
+        down.alias_version("champion")
+
+
+def test_a_missing_alias_or_model_is_none(registry, trained):
+    reg, _ = registry
+    assert reg.alias_version("champion") is None  # no model registered yet
+    reg.register(trained)
+    assert reg.alias_version("no-such-alias") is None

@@ -1,11 +1,15 @@
 """The API end to end in process: real registry, real SQLite store, real micro-batching."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
+from driftwarden.core import RegistrySettings
+from driftwarden.core.errors import RegistryError
+from driftwarden.registry import ModelRegistry
 from driftwarden.serving.app import create_app
 from driftwarden.store import count_predictions, predictions_between
 
@@ -154,6 +158,59 @@ def test_promotion_is_picked_up_without_a_restart(client, registry_with_models):
     reload = http.post("/v1/admin/reload", headers={"X-API-Key": "s3cret"}).json()
     assert reload["loaded"]["champion"] == 2
     assert http.post("/v1/predict", json=ROW).json()["model_version"] == 2
+
+
+def test_a_promotion_and_the_poller_together_load_the_new_version_once(
+    make_settings, registry_with_models
+):
+    settings = make_settings()
+    app = create_app(settings, registry=registry_with_models)
+    models = app.state.serving.models
+    with TestClient(app) as http:
+        assert http.post("/v1/predict", json=ROW).json()["model_version"] == 1
+        registry_with_models.promote(2)
+        before = models.swaps
+
+        async def both() -> list[bool]:
+            # What the promote route's own refresh and the alias poller do at the same moment.
+            return list(
+                await asyncio.gather(models.refresh("champion"), models.refresh("champion"))
+            )
+
+        assert sorted(http.portal.call(both)) == [False, True]
+        assert models.swaps == before + 1
+        assert http.post("/v1/predict", json=ROW).json()["model_version"] == 2
+
+
+def test_a_registry_that_goes_away_leaves_the_served_models_in_place(
+    make_settings, registry_with_models, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    app = create_app(make_settings(), registry=registry_with_models)
+    models = app.state.serving.models
+    with TestClient(app) as http:
+        assert http.post("/v1/predict", json=ROW).json()["model_version"] == 1
+        # The tracking server is down: every read of an alias fails.
+        down = ModelRegistry(
+            RegistrySettings(tracking_uri="http://127.0.0.1:1", model_name="churn")
+        )
+        models.registry = down
+        with pytest.raises(RegistryError):
+            http.portal.call(models.refresh, "champion")
+        assert http.post("/v1/predict", json=ROW).json()["model_version"] == 1
+        assert http.get("/ready").json()["champion"] == 1
+
+
+def test_a_server_started_while_the_registry_is_down_answers_503_not_nothing(
+    make_settings, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    settings = make_settings(registry={"tracking_uri": "http://127.0.0.1:1"})
+    with TestClient(create_app(settings)) as http:
+        assert http.get("/health").status_code == 200
+        response = http.post("/v1/predict", json={"x": 1})
+        assert response.status_code == 503
+        assert response.json()["error"] == "no_model"
 
 
 def test_server_without_a_champion_is_not_ready(make_settings):

@@ -115,6 +115,10 @@ class LoadedModel:
         return self.schema.task
 
 
+# MLflow's error codes for an alias or a registered model that does not exist.
+_ABSENT = frozenset({"INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"})
+
+
 @contextlib.contextmanager
 def _translate(action: str) -> Iterator[None]:
     """Turn MLflow's exceptions into ours, keeping the original as the cause."""
@@ -313,11 +317,24 @@ class ModelRegistry:
     # -- reading ---------------------------------------------------------------------------
 
     def alias_version(self, alias: str) -> int | None:
-        """The version an alias points to, or ``None``."""
+        """The version an alias points to, or ``None`` when the alias (or the model) does not
+        exist.
+
+        Raises
+        ------
+        RegistryError
+            If the registry cannot answer (a tracking server that is down): "no alias" would
+            make every server unload the model it serves.
+        """
         try:
             return int(self._client.get_model_version_by_alias(self.name, alias).version)
-        except MlflowException:
-            return None
+        except MlflowException as exc:
+            # A missing alias is an invalid parameter to MLflow; a missing model does not exist.
+            if getattr(exc, "error_code", "") in _ABSENT:
+                return None
+            raise RegistryError(
+                f"reading alias {alias!r} of {self.name!r} failed: {exc.message}"
+            ) from exc
 
     def _aliases(self) -> dict[int, tuple[str, ...]]:
         try:

@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from driftwarden import __version__
 from driftwarden.core import Clock, Settings, SystemClock
-from driftwarden.core.errors import NotFoundError
+from driftwarden.core.errors import NotFoundError, RegistryError
 from driftwarden.monitoring import Monitor, check_task_settings
 from driftwarden.registry import ModelRegistry
 from driftwarden.retraining import Retrainer
@@ -111,11 +111,19 @@ def create_app(
         The file the settings came from, passed to retraining runs on a Prefect work pool.
     """
     clock = clock or SystemClock()
-    registry = registry or ModelRegistry(settings.registry, clock=clock)
+    registry = registry or ModelRegistry(settings.registry, clock=clock, home=settings.home)
     try:
         schema = registry.load(registry.champion).schema
     except NotFoundError:
         logger.warning("no champion model yet: /v1/predict answers 503 until one is trained")
+        schema = None
+    except RegistryError as exc:
+        # Started while the tracking server is down: serve 503 and pick the champion up by
+        # polling, as when none was trained yet, rather than not start at all.
+        logger.warning(
+            "the model registry is unreachable (%s): /v1/predict answers 503 until it is back",
+            exc,
+        )
         schema = None
     if schema is not None:
         # RMSE of a classifier, ROC AUC of a regression model: refused now, not per window.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from driftwarden.core.errors import NotFoundError
+from driftwarden.core.errors import NotFoundError, RegistryError
 from driftwarden.registry import LoadedModel, ModelRegistry
 from driftwarden.serving.batching import Committer, MicroBatcher, Recorder, Row
 from driftwarden.serving.model_router import Arm
@@ -89,6 +89,10 @@ class ModelSet:
         self.models: dict[Arm, ServedModel] = {}
         self._poller: asyncio.Task[None] | None = None
         self.swaps = 0
+        # One refresh of an arm at a time: a promotion's own refresh and the poller's would
+        # both load the new version, and the first copy's batcher would never be stopped.
+        self._locks: dict[Arm, asyncio.Lock] = {}
+        self._locks_loop: asyncio.AbstractEventLoop | None = None
 
     def get(self, arm: Arm) -> ServedModel | None:
         """The model serving ``arm``, if loaded."""
@@ -110,12 +114,35 @@ class ModelSet:
         return ServedModel(loaded, batcher)
 
     async def load_initial(self) -> None:
-        """Load whatever the aliases point to now (a missing alias leaves its arm empty)."""
+        """Load whatever the aliases point to now (a missing alias leaves its arm empty, and so
+        does a registry that cannot be reached: the poller loads the arm once it answers)."""
         for arm in ("champion", "challenger"):
-            await self.refresh(arm)
+            try:
+                await self.refresh(arm)
+            except RegistryError as exc:
+                logger.warning(
+                    "could not load the %s at start: %s; retrying at each poll", arm, exc
+                )
+
+    def _lock(self, arm: Arm) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._locks_loop is not loop:  # a lock serves the loop it was first awaited on
+            self._locks = {"champion": asyncio.Lock(), "challenger": asyncio.Lock()}
+            self._locks_loop = loop
+        return self._locks[arm]
 
     async def refresh(self, arm: Arm) -> bool:
-        """Load the version ``arm``'s alias points to if it changed; returns whether it swapped."""
+        """Load the version ``arm``'s alias points to if it changed; returns whether it swapped.
+
+        Raises
+        ------
+        RegistryError
+            If the registry cannot be reached; what is served stays as it is.
+        """
+        async with self._lock(arm):
+            return await self._refresh(arm)
+
+    async def _refresh(self, arm: Arm) -> bool:
         alias = self._alias(arm)
         version = await asyncio.to_thread(self.registry.alias_version, alias)
         current = self.models.get(arm)
