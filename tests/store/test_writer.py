@@ -168,6 +168,69 @@ def test_a_full_spool_refuses_new_rows_and_keeps_every_acknowledged_one(
     assert _stored_ids(migrated) == [f"req-{i:05d}" for i in (0, 1, 2, 5)]
 
 
+def test_replays_are_timed_from_the_last_attempt_and_come_sooner_for_a_full_spool(
+    outage, migrated: Engine, tmp_path, make_row
+):
+    clock = SimulatedClock(datetime(2025, 1, 1, tzinfo=UTC))
+    line = len(json.dumps(make_row(0).to_record(), separators=(",", ":"))) + 1
+    spool = Spool(tmp_path / "spool", max_bytes=2 * line + line // 2)  # room for two rows
+
+    async def scenario() -> None:
+        writer = PredictionWriter(
+            outage.engine, spool, max_wait_ms=1, replay_interval_seconds=5, clock=clock
+        )
+        writer.start()
+        assert writer.seconds_until_replay() is None  # nothing spooled
+        outage.down()
+        await writer.write(make_row(0))  # the failed insert counts as an attempt
+        assert writer.seconds_until_replay() == 5.0
+        clock.advance(timedelta(seconds=3))
+        await writer.write(make_row(1))  # spooled: not due for 2 more seconds
+        assert writer.seconds_until_replay() == 2.0
+        with pytest.raises(SpoolFullError):
+            await writer.write(make_row(2))
+        # Refusing rows now: the next attempt is at most a second after the last one.
+        assert spool.full
+        assert writer.seconds_until_replay() == 0.0
+        await writer.replay()  # still down
+        assert writer.seconds_until_replay() == 1.0
+        outage.up()
+        clock.advance(timedelta(seconds=1))
+        await writer.write(make_row(3))  # replays first: 1 s, not 5 s, after the last attempt
+        assert not writer.degraded
+        assert not spool.full
+        await writer.stop()
+
+    asyncio.run(scenario())
+    assert _stored_ids(migrated) == [f"req-{i:05d}" for i in (0, 1, 3)]
+
+
+def test_an_idle_writer_replays_at_the_next_attempt_not_an_interval_after_the_last_row(
+    outage, migrated: Engine, tmp_path, make_row
+):
+    async def scenario() -> float:
+        writer = PredictionWriter(
+            outage.engine, Spool(tmp_path / "spool"), max_wait_ms=1, replay_interval_seconds=3
+        )
+        writer.start()
+        outage.down()
+        await writer.write(make_row(0))  # an attempt now; the next is due 3 s later
+        await asyncio.sleep(2.0)
+        await writer.write(make_row(1))  # spooled, not due yet
+        outage.up()
+        started = asyncio.get_running_loop().time()
+        while writer.degraded and asyncio.get_running_loop().time() - started < 30:
+            await asyncio.sleep(0.02)  # idle from here on
+        waited = asyncio.get_running_loop().time() - started
+        await writer.stop()
+        return waited
+
+    waited = asyncio.run(scenario())
+    # Due 1 s after the last row; timed from that row, it would be 3 s.
+    assert waited < 2.5
+    assert _stored_ids(migrated) == ["req-00000", "req-00001"]
+
+
 def test_writer_replays_by_itself_after_the_interval(outage, migrated: Engine, tmp_path, make_row):
     async def scenario() -> None:
         writer = PredictionWriter(

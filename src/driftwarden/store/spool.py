@@ -76,6 +76,8 @@ class Spool:
         self._lock = threading.Lock()
         self._holder: IO[bytes] | None = None
         self._size, self._bytes = self._repair()
+        #: True since an append was refused for the quota, until the spool is emptied.
+        self.full = False
 
     @classmethod
     def claim(cls, directory: Path | str, *, max_bytes: int | None = None) -> Spool:
@@ -214,6 +216,7 @@ class Spool:
         with self._lock:
             limit = self.max_bytes if bounded else None
             if limit is not None and self._bytes + len(payload) > limit:
+                self.full = True
                 raise SpoolFullError(
                     f"the spool is full ({self._bytes:,} of store.spool_max_bytes = "
                     f"{self.max_bytes:,} bytes); {len(lines)} prediction(s) were not kept"
@@ -241,6 +244,7 @@ class Spool:
             self.path.unlink(missing_ok=True)
             self._size = 0
             self._bytes = 0
+            self.full = False
 
     def __repr__(self) -> str:
         return f"Spool(path={str(self.path)!r}, size={self._size})"

@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 _STOP = object()
 
+# Longest wait between replay attempts while the spool is full and refusing rows.
+_FULL_SPOOL_RETRY_SECONDS = 1.0
+
 # Rows queued together, and the future that gets one error (or None) per row.
 _Item = tuple[Sequence[PredictionRow], "asyncio.Future[list[BaseException | None]]"]
 
@@ -362,11 +365,24 @@ class PredictionWriter:
                 refused.append((row.to_record(), str(exc)))
         return refused
 
+    def seconds_until_replay(self) -> float | None:
+        """Seconds until the spool is next written to the database; ``None`` while it is empty.
+
+        Attempts are ``replay_interval`` apart, counted from the last one. While the spool is
+        full every new row is refused, so the next attempt comes sooner: at most a second after
+        the last one.
+        """
+        if not self.degraded:
+            return None
+        if self._last_replay is None:
+            return 0.0
+        interval = self.replay_interval
+        if self.spool.full:
+            interval = min(interval, _FULL_SPOOL_RETRY_SECONDS)
+        return max(0.0, self._last_replay + interval - self._clock.monotonic())
+
     def _replay_due(self) -> bool:
-        return (
-            self._last_replay is None
-            or self._clock.monotonic() - self._last_replay >= self.replay_interval
-        )
+        return self.seconds_until_replay() == 0.0
 
     async def _run(self) -> None:
         queue = self._queue
@@ -379,7 +395,9 @@ class PredictionWriter:
             if carry is not None:
                 item, carry = carry, None
             else:
-                timeout = self.replay_interval if self.degraded else None
+                # Idle while degraded: wake for the next replay attempt, not a whole interval
+                # after the last row, so the spool drains soon after the database is back.
+                timeout = self.seconds_until_replay()
                 try:
                     async with asyncio.timeout(timeout):
                         item = await queue.get()

@@ -39,6 +39,8 @@ async def ready(state: State) -> JSONResponse:
     store["degraded"] = state.writer.degraded
     store["logging"] = state.settings.serving.log_predictions
     store["spool_file"] = state.writer.spool.path.name
+    store["spool_full"] = state.writer.spool.full
+    store["next_replay_in_seconds"] = state.writer.seconds_until_replay()
     body = {
         "ready": champion is not None and bool(store["reachable"]),
         "champion": None if champion is None else champion.version,
