@@ -20,16 +20,27 @@ Telco rows at concurrency 1, 8 and 64 for ``--duration`` seconds each, then at a
 requests/s (open loop). Results go to stdout and ``benchmarks/results/serve.json``. Targets are
 reported as PASS/FAIL lines; a missed target never makes the command fail, only a real error
 does. See ``benchmarks/README.md``.
+
+The workers phase (``--phases workers`` alone; both run by default) serves the same version on
+every core: ``driftwarden serve --workers 1`` and ``--workers N`` (N = ``--workers``, the cores by
+default) on the default SQLite store and on a fresh PostgreSQL database (``--postgres-url``), and
+``mlflow models serve --workers N``, each at concurrency 64 after a warm-up. It reports the
+throughput of N workers against one and against mlflow with N workers, the throughput per worker
+(so the figure reads the same on a bigger machine), the prediction log's rows against the
+answers, and how many of the workers' commits met another worker's write lock. The load
+generator runs on the same machine and takes its share of the cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -41,7 +52,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,6 +249,8 @@ class Server:
     cwd: Path
     log_path: Path
     db_path: Path | None = None
+    #: Counts the predictions table where it is not the SQLite file at db_path (PostgreSQL).
+    count_rows: Callable[[], int] | None = None
     store_note: str = ""
     logs_rows: bool = True
     proc: subprocess.Popen[bytes] | None = None
@@ -330,6 +343,8 @@ class Server:
         ][:80]
 
     def logged_rows(self) -> int | None:
+        if self.count_rows is not None:
+            return self.count_rows()
         if self.db_path is None or not self.db_path.exists():
             return None
         with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30) as conn:
@@ -378,7 +393,14 @@ def make_servers(workdir: Path, logs: Path) -> list[Server]:
             label="driftwarden serve (durable log)",
             url=f"http://127.0.0.1:{durable_port}/v1/predict",
             ready_url=f"http://127.0.0.1:{durable_port}/ready",
-            command=[str(BIN / "driftwarden"), "serve", "--port", str(durable_port)],
+            command=[
+                str(BIN / "driftwarden"),
+                "serve",
+                "--port",
+                str(durable_port),
+                "--workers",
+                "1",
+            ],
             env=base_env,
             cwd=workdir,
             log_path=logs / "driftwarden.log",
@@ -391,7 +413,14 @@ def make_servers(workdir: Path, logs: Path) -> list[Server]:
             label="driftwarden serve (logging off)",
             url=f"http://127.0.0.1:{nolog_port}/v1/predict",
             ready_url=f"http://127.0.0.1:{nolog_port}/ready",
-            command=[str(BIN / "driftwarden"), "serve", "--port", str(nolog_port)],
+            command=[
+                str(BIN / "driftwarden"),
+                "serve",
+                "--port",
+                str(nolog_port),
+                "--workers",
+                "1",
+            ],
             env={**base_env, "DRIFTWARDEN_SERVING__LOG_PREDICTIONS": "false"},
             cwd=workdir,
             log_path=logs / "driftwarden_nolog.log",
@@ -662,6 +691,305 @@ def bench_logging_pairs(
     out["logging_cost_p99_ms"] = costs
     out["median_logging_cost_p99_ms"] = statistics.median(costs) if costs else None
     return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Every core: several workers behind one port
+# --------------------------------------------------------------------------------------------------
+
+TARGET_WORKER_SCALING = 1.6
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+_WRITER_STOPPED = re.compile(
+    r"prediction writer stopped: (\d+) rows in (\d+) commits \((\d+) waited for a lock\)"
+)
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def postgres_store(admin_url: str | None) -> Iterator[tuple[str, Callable[[], int]] | None]:
+    """A new database on the PostgreSQL server ``admin_url`` reaches, dropped afterwards; ``None``
+    when there is no server (the PostgreSQL runs are then skipped and say so)."""
+    if not admin_url:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(
+        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    name = f"driftwarden_bench_{os.getpid()}_{int(time.time())}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(f"   no PostgreSQL at {admin_url} ({str(exc).splitlines()[0]}): skipping its runs")
+        admin.dispose()
+        yield None
+        return
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    counter = create_engine(url)
+
+    def count() -> int:
+        with counter.connect() as connection:
+            try:
+                return int(
+                    connection.execute(text("SELECT COUNT(*) FROM predictions")).scalar_one()
+                )
+            except Exception:  # not migrated yet: no rows
+                return 0
+
+    try:
+        yield url, count
+    finally:
+        counter.dispose()
+        with admin.connect() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                ),
+                {"name": name},
+            )
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def lock_waits(log_path: Path) -> dict[str, int]:
+    """What each worker's prediction writer said as it stopped: rows, commits, lock waits."""
+    found = _WRITER_STOPPED.findall(log_path.read_text(errors="replace"))
+    return {
+        "workers_reporting": len(found),
+        "rows": sum(int(rows) for rows, _, _ in found),
+        "commits": sum(int(commits) for _, commits, _ in found),
+        "commits_that_waited_for_a_lock": sum(int(waits) for _, _, waits in found),
+    }
+
+
+def bench_at_64(server: Server, bodies_file: Path, duration: float) -> dict[str, Any]:
+    """Start ``server``, warm it up, load it at concurrency 64 and stop it; check the log."""
+    t = step(f"{server.label}: starting")
+    server.start()
+    done(t, f": ready after {server.startup_seconds:.1f} s")
+    entry: dict[str, Any] = {
+        "label": server.label,
+        "command": server.command,
+        "store": server.store_note,
+        "startup_seconds": server.startup_seconds,
+    }
+    try:
+        rows_before = server.logged_rows() if server.logs_rows else None
+        warm = warm_up(server, bodies_file)
+        step(f"{server.label}: concurrency {TARGET_CONCURRENCY} for {duration:g} s")
+        result = run_phase(
+            server,
+            bodies_file,
+            name=f"c={TARGET_CONCURRENCY}",
+            mode="closed",
+            duration=duration,
+            concurrency=TARGET_CONCURRENCY,
+            offset=warm["requests"],
+        )
+        print_phase(result)
+        entry["warmup"] = warm
+        entry["phase"] = result
+        entry["answered_ok"] = warm["ok"] + result["ok"]
+        entry["failed"] = warm["failed"] + result["failed"]
+    finally:
+        t = step(f"{server.label}: stopping")
+        server.stop()
+        done(t)
+    entry["server_log_errors"] = [
+        line
+        for line in server.log_path.read_text(errors="replace").splitlines()
+        if any(word in line for word in ("ERROR", "Traceback", "CRITICAL"))
+    ][:20]
+    if server.logs_rows:
+        after = server.logged_rows()
+        entry["logged_rows"] = None if after is None else after - (rows_before or 0)
+        entry["logged_rows_equal_answered"] = entry["logged_rows"] == entry["answered_ok"]
+        entry["writers"] = lock_waits(server.log_path)
+        print(
+            f"   predictions table: {entry['logged_rows']} new rows; answered (2xx) "
+            f"{entry['answered_ok']}; writers: {entry['writers']}",
+            flush=True,
+        )
+    return entry
+
+
+def bench_workers(
+    workdir: Path,
+    logs: Path,
+    dw_file: Path,
+    mlflow_file: Path,
+    *,
+    workers: int,
+    duration: float,
+    postgres_url: str | None,
+) -> dict[str, Any]:
+    """driftwarden with one worker and with ``workers``, on SQLite and on PostgreSQL, and mlflow
+    with ``workers``, each at concurrency 64 with the load generator on the same machine."""
+    base_env = {
+        **os.environ,
+        **QUIET_ENV,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    for key in [k for k in base_env if k.startswith("DRIFTWARDEN_")]:
+        base_env.pop(key)
+    out: dict[str, Any] = {"workers": workers, "cores": cores(), "runs": {}}
+    mlflow_port = free_port()
+    mlflow = Server(
+        name="mlflow_workers",
+        label=f"mlflow models serve --workers {workers}",
+        url=f"http://127.0.0.1:{mlflow_port}/invocations",
+        ready_url=f"http://127.0.0.1:{mlflow_port}/ping",
+        command=[
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/driftwarden/1",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(mlflow_port),
+            "--workers",
+            str(workers),
+        ],
+        env={
+            **base_env,
+            "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / '.driftwarden' / 'mlflow.db'}",
+        },
+        cwd=workdir,
+        log_path=logs / "mlflow-workers.log",
+        store_note="no prediction log",
+        logs_rows=False,
+    )
+    out["runs"]["mlflow"] = bench_at_64(mlflow, mlflow_file, duration)
+    sqlite_db = workdir / ".driftwarden" / "driftwarden.db"
+    with postgres_store(postgres_url) as postgres:
+        stores: list[tuple[str, dict[str, str], Server | None]] = [("sqlite", {}, None)]
+        if postgres is not None:
+            stores.append(("postgres", {"DRIFTWARDEN_STORE__URL": postgres[0]}, None))
+        for store, env, _ in stores:
+            for count in (1, workers):
+                port = free_port()
+                server = Server(
+                    name=f"driftwarden_{store}_{count}",
+                    label=f"driftwarden serve --workers {count} ({store})",
+                    url=f"http://127.0.0.1:{port}/v1/predict",
+                    ready_url=f"http://127.0.0.1:{port}/ready",
+                    command=[
+                        str(BIN / "driftwarden"),
+                        "serve",
+                        "--port",
+                        str(port),
+                        "--workers",
+                        str(count),
+                    ],
+                    env={**base_env, **env},
+                    cwd=workdir,
+                    log_path=logs / f"driftwarden-{store}-{count}.log",
+                    db_path=sqlite_db if store == "sqlite" else None,
+                    count_rows=None if postgres is None or store == "sqlite" else postgres[1],
+                    store_note=f"{store}, every row committed before the answer",
+                )
+                out["runs"][f"{store}_{count}"] = bench_at_64(server, dw_file, duration)
+    ml = out["runs"]["mlflow"]["phase"]["throughput_rps"]
+    out["comparison"] = {}
+    for store in ("sqlite", "postgres"):
+        one = out["runs"].get(f"{store}_1")
+        many = out["runs"].get(f"{store}_{workers}")
+        if one is None or many is None:
+            continue
+        rps_one, rps_many = one["phase"]["throughput_rps"], many["phase"]["throughput_rps"]
+        out["comparison"][store] = {
+            "one_worker_rps": rps_one,
+            "workers_rps": rps_many,
+            "scaling": ratio(rps_many, rps_one),
+            "per_core_rps": None if rps_many is None else rps_many / workers,
+            "vs_mlflow_same_workers": ratio(rps_many, ml),
+            "p99_ms_one": one["phase"]["latency"]["p99_ms"],
+            "p99_ms_workers": many["phase"]["latency"]["p99_ms"],
+            "max_ms_workers": many["phase"]["latency"]["max_ms"],
+        }
+    return out
+
+
+def worker_targets(result: Mapping[str, Any]) -> list[dict]:
+    out: list[dict] = []
+    n = result["workers"]
+    for store, row in result["comparison"].items():
+        value = row["scaling"]
+        out.append(
+            _target(
+                f"throughput at concurrency {TARGET_CONCURRENCY}, {n} workers / 1 worker ({store})",
+                value,
+                f">= {TARGET_WORKER_SCALING:g}x",
+                None if value is None else value >= TARGET_WORKER_SCALING,
+                f"{fmt(value, '.2f')}x ({fmt(row['workers_rps'], ',.0f')} vs "
+                f"{fmt(row['one_worker_rps'], ',.0f')} req/s; "
+                f"{fmt(row['per_core_rps'], ',.0f')} req/s per worker; "
+                f"{fmt(row['vs_mlflow_same_workers'], '.1f')}x mlflow with {n} workers)",
+            )
+        )
+    checks = {
+        name: (run.get("logged_rows"), run["answered_ok"])
+        for name, run in result["runs"].items()
+        if name != "mlflow"
+    }
+    out.append(
+        _target(
+            "worker runs: logged rows == answered requests, and no failed request",
+            None,
+            "equal, 0 failed",
+            all(a == b for a, b in checks.values())
+            and all(run["failed"] == 0 for name, run in result["runs"].items() if name != "mlflow"),
+            "; ".join(f"{k}: {v[0]} rows / {v[1]} answered" for k, v in checks.items()),
+        )
+    )
+    return out
+
+
+def print_workers(result: Mapping[str, Any]) -> None:
+    n = result["workers"]
+    print("\n" + "=" * 110)
+    print(
+        f"Every core: concurrency {TARGET_CONCURRENCY}, load generator on the same "
+        f"{result['cores']}-core machine; {n} workers vs 1."
+    )
+    header = (
+        f"{'server':<44} {'req/s':>8} {'per worker':>10} {'p50':>7} {'p99':>7} {'max':>8} "
+        f"{'server CPU':>10} {'loadgen CPU':>11} {'rows = answered':>16} {'lock waits':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, run in result["runs"].items():
+        phase, lat = run["phase"], run["phase"]["latency"]
+        workers = n if name == "mlflow" or not name.endswith("_1") else 1
+        writers = run.get("writers") or {}
+        print(
+            f"{run['label']:<44} {fmt(phase['throughput_rps'], ',.0f'):>8} "
+            f"{fmt(phase['throughput_rps'] / workers, ',.0f'):>10} "
+            f"{fmt(lat['p50_ms'], '.2f'):>7} {fmt(lat['p99_ms'], '.2f'):>7} "
+            f"{fmt(lat['max_ms'], '.1f'):>8} {fmt(phase['server_cpu_percent'], '.0f') + '%':>10} "
+            f"{fmt(phase['loadgen_cpu_percent'], '.0f') + '%':>11} "
+            f"{run.get('logged_rows_equal_answered', '-')!s:>16} "
+            f"{writers.get('commits_that_waited_for_a_lock', '-')!s:>10}"
+        )
+    for store, row in result["comparison"].items():
+        print(
+            f"  {store}: {n} workers {fmt(row['scaling'], '.2f')}x one worker, "
+            f"{fmt(row['vs_mlflow_same_workers'], '.1f')}x mlflow with {n} workers, "
+            f"{fmt(row['per_core_rps'], ',.0f')} req/s per worker"
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -957,19 +1285,52 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         f"logging off) that measure what logging costs (default {DEFAULT_LOGGING_PAIRS}; 0: "
         "none, the one phase of each server decides)",
     )
+    parser.add_argument(
+        "--phases",
+        default="single,workers",
+        help="which parts to run: single (one process each, every concurrency, the logging "
+        "pairs) and workers (one worker vs --workers at concurrency 64, mlflow with as many); "
+        "default both",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=cores(), help="workers of the workers phase (default: cores)"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("DRIFTWARDEN_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+        help="a PostgreSQL server to run the workers phase on too (a database is created and "
+        "dropped); empty to skip",
+    )
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="distinct Telco rows")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"results file (default {DEFAULT_OUTPUT.name}; serve-workers.json when only the "
+        "workers phase runs)",
+    )
     parser.add_argument(
         "--keep-workdir", action="store_true", help="keep the temporary directory (logs, stores)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.phases = {phase.strip() for phase in args.phases.split(",") if phase.strip()}
+    unknown = args.phases - {"single", "workers"}
+    if unknown or not args.phases:
+        parser.error(f"--phases takes single and/or workers, got {sorted(unknown) or 'nothing'}")
+    if args.output is None:
+        only_workers = args.phases == {"workers"}
+        args.output = (
+            DEFAULT_OUTPUT.with_name("serve-workers.json") if only_workers else DEFAULT_OUTPUT
+        )
+    return args
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="driftwarden-serve-bench-"))
     servers: dict[str, Any] = {}
     pairs: dict[str, Any] | None = None
+    workers: dict[str, Any] | None = None
     try:
         training = train_model(workdir)
         t = step(f"building {args.rows} single-row request bodies from the Telco data")
@@ -981,12 +1342,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         done(t)
         logs = workdir / "logs"
         logs.mkdir()
-        for server in make_servers(workdir, logs):
-            bodies_file = mlflow_file if server.name == "mlflow" else dw_file
-            servers[server.name] = bench_server(
-                server, bodies_file, args.concurrency, args.duration, args.rate
+        if "workers" in args.phases:
+            worker_logs = logs / "workers"
+            worker_logs.mkdir()
+            workers = bench_workers(
+                workdir,
+                worker_logs,
+                dw_file,
+                mlflow_file,
+                workers=args.workers,
+                duration=args.duration,
+                postgres_url=args.postgres_url or None,
             )
-        if args.logging_pairs > 0:
+        if "single" in args.phases:
+            for server in make_servers(workdir, logs):
+                bodies_file = mlflow_file if server.name == "mlflow" else dw_file
+                servers[server.name] = bench_server(
+                    server, bodies_file, args.concurrency, args.duration, args.rate
+                )
+        if "single" in args.phases and args.logging_pairs > 0:
             pair_logs = logs / "pairs"
             pair_logs.mkdir()
             pairs = bench_logging_pairs(
@@ -997,7 +1371,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    comp = comparisons(servers, args.concurrency)
+    single = "single" in args.phases
+    comp = comparisons(servers, args.concurrency) if single else None
+    found_targets = targets(servers, comp, args.concurrency, args.rate, pairs) if single else []
+    if workers is not None:
+        found_targets += worker_targets(workers)
     return {
         "benchmark": "serve",
         "command": [Path(sys.executable).name, *sys.argv],
@@ -1011,7 +1389,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "rows": args.rows,
             "seed": args.seed,
             "logging_pairs": args.logging_pairs,
-            "server_processes": 1,
+            "phases": sorted(args.phases),
+            "server_processes": "1 (single); 1 and --workers (workers)",
+            "workers": args.workers,
             "load_generator": "benchmarks/peers/load_runner.py (aiohttp, asyncio, one process)",
             "driftwarden_settings": driftwarden_serving_settings(),
             "workdir_filesystem": filesystem_of(Path(tempfile.gettempdir())),
@@ -1022,7 +1402,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "servers": servers,
         "comparison": comp,
         "logging_pairs": pairs,
-        "targets": targets(servers, comp, args.concurrency, args.rate, pairs),
+        "workers": workers,
+        "targets": found_targets,
     }
 
 
@@ -1053,7 +1434,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     results = run(args)
-    print_tables(results)
+    if results["workers"] is not None:
+        print_workers(results["workers"])
+    if results["servers"]:
+        print_tables(results)
+    else:
+        print_targets(results["targets"])
     write_results(args.output, results, started)
     return 0
 
