@@ -105,6 +105,12 @@ class ServingSettings(_Section):
     max_request_rows: int = Field(
         default=1000, ge=1, description="Most rows one /v1/predict request may carry."
     )
+    max_request_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body, in bytes; a larger one is refused with 413 from its "
+        "Content-Length, or as soon as that many bytes have arrived, before any of it is parsed.",
+    )
     max_batch_size: int = Field(
         default=64, ge=1, description="Most rows the model scores in one micro-batch."
     )

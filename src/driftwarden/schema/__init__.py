@@ -16,13 +16,25 @@ from driftwarden.schema.infer import (
     DISTINCT_REGRESSION_VALUES,
     infer_schema,
 )
-from driftwarden.schema.request_model import PredictionRequest, build_request_model
+from driftwarden.schema.request_model import (
+    ENTITY_ID_INTEGER_RANGE,
+    NO_NUL_PATTERN,
+    NON_BLANK_PATTERN,
+    NUMBER_TEXT_PATTERN,
+    PredictionRequest,
+    build_request_model,
+    parse_number_text,
+)
 from driftwarden.schema.times import parse_times
 from driftwarden.schema.widen import SchemaChange, SchemaChangeKind, widen_schema
 
 __all__ = [
     "DEFAULT_CATEGORICAL_MAX_LEVELS",
     "DISTINCT_REGRESSION_VALUES",
+    "ENTITY_ID_INTEGER_RANGE",
+    "NON_BLANK_PATTERN",
+    "NO_NUL_PATTERN",
+    "NUMBER_TEXT_PATTERN",
     "FeatureKind",
     "FeatureSchema",
     "FeatureSpec",
@@ -34,6 +46,7 @@ __all__ = [
     "UnlistedColumns",
     "build_request_model",
     "infer_schema",
+    "parse_number_text",
     "parse_times",
     "widen_schema",
 ]

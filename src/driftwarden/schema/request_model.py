@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 import math
 import numbers
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar
@@ -16,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     create_model,
     field_validator,
 )
@@ -25,7 +27,15 @@ from driftwarden.core.errors import SchemaMismatchError
 from driftwarden.schema._coerce import category_label
 from driftwarden.schema.features import FeatureSchema, FeatureSpec
 
-__all__ = ["PredictionRequest", "build_request_model"]
+__all__ = [
+    "ENTITY_ID_INTEGER_RANGE",
+    "NON_BLANK_PATTERN",
+    "NO_NUL_PATTERN",
+    "NUMBER_TEXT_PATTERN",
+    "PredictionRequest",
+    "build_request_model",
+    "parse_number_text",
+]
 
 # Categories listed in a field's description and examples; the rest are summarised.
 _CATEGORIES_SHOWN = 20
@@ -37,6 +47,40 @@ _SHADOW_SUFFIX = ":shadow"
 
 # The longest entity id the prediction store holds.
 _ENTITY_ID_MAX_LENGTH = 256
+
+#: A number written as text, as the request model reads it: decimal, optional sign, point and
+#: exponent, optionally padded with spaces. Digits and exponent are bounded so that every match
+#: is a finite float, and the pattern means the same to Python's ``re`` and to the ECMA regular
+#: expressions of JSON Schema, so that the published document and the server agree exactly.
+NUMBER_TEXT_PATTERN = (
+    r"^ *[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][+-]?[0-9]{1,2})? *$"
+)
+_NUMBER_TEXT = re.compile(NUMBER_TEXT_PATTERN)
+
+# What str.strip() removes: a category made only of these is blank. Spelt out, since "\s"
+# means different sets in Python and in the ECMA regular expressions of JSON Schema.
+_WHITESPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())
+#: A string holding at least one character that is not whitespace: a category that is not blank.
+NON_BLANK_PATTERN = f"[^{_WHITESPACE}]"
+
+#: Text the store keeps as text: anything but the NUL character, which PostgreSQL's text
+#: columns cannot hold (ids, reasons and names are refused with it, rather than failing there).
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+#: Integers accepted as an entity id (and stored as their decimal text): those of a 64-bit
+#: integer column, the widest integer id a table keyed by numbers holds.
+ENTITY_ID_INTEGER_RANGE = (-(2**63), 2**63 - 1)
+
+
+def parse_number_text(value: str) -> float | None:
+    """The number that ``value`` writes (see :data:`NUMBER_TEXT_PATTERN`), or None.
+
+    >>> parse_number_text(" 29.85"), parse_number_text("1_000"), parse_number_text("nan")
+    (29.85, None, None)
+    """
+    if _NUMBER_TEXT.fullmatch(value) is None:
+        return None
+    return float(value)
 
 
 class PredictionRequest(BaseModel):
@@ -52,8 +96,10 @@ class PredictionRequest(BaseModel):
         default=None,
         min_length=1,
         max_length=128,
+        pattern=NO_NUL_PATTERN,
         description="Client-chosen id, unique per prediction: a retry with the same id is "
-        "never logged twice.",
+        f"never logged twice. It may not end with {_SHADOW_SUFFIX!r}.",
+        json_schema_extra={"not": {"type": "string", "pattern": f"{_SHADOW_SUFFIX}$"}},
     )
 
     @field_validator("request_id")
@@ -99,8 +145,10 @@ def _number_to_label(value: Any) -> Any:
     return value
 
 
-def _refuse_boolean(value: Any) -> Any:
-    """Refuse ``true``/``false`` for a numeric field, which float parsing would make 1.0/0.0."""
+def _number_input(value: Any) -> Any:
+    """Refuse ``true``/``false`` for a numeric field, which float parsing would make 1.0/0.0,
+    and read text by :data:`NUMBER_TEXT_PATTERN` only: pydantic's own parsing of text also
+    takes digit separators and Unicode spaces, which the published document cannot describe."""
     if isinstance(value, bool | np.bool_):
         raise PydanticCustomError(
             "float_type",
@@ -108,7 +156,35 @@ def _refuse_boolean(value: Any) -> Any:
             "send 1 or 0 if that is what it means",
             {"value": str(bool(value)).lower()},
         )
+    if isinstance(value, str):
+        number = parse_number_text(value)
+        if number is None:
+            raise PydanticCustomError(
+                "float_parsing",
+                "Input should be a valid number: expected a number, or one written as text "
+                "such as '29.85', got {value}",
+                {"value": repr(value)},
+            )
+        return number
     return value
+
+
+def _entity_input(value: Any) -> Any:
+    """An entity id is text, or an integer written as its decimal text (``42`` is ``"42"``);
+    a boolean, a fraction or anything else is refused, naming the field."""
+    if isinstance(value, str) or value is None:
+        return value
+    low, high = ENTITY_ID_INTEGER_RANGE
+    integral = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+    if integral and low <= value <= high:
+        return category_label(value)
+    raise PydanticCustomError(
+        "entity_id_type",
+        "expected the entity id as a string (or an integer), got {value}",
+        {"value": repr(value)},
+    )
 
 
 def _require_text(value: str) -> str:
@@ -133,11 +209,49 @@ def _blank_to_none(value: Any) -> Any:
 _Label = Annotated[str, BeforeValidator(_number_to_label)]
 _Category = Annotated[_Label, AfterValidator(_require_text)]
 _OptionalCategory = Annotated[_Label | None, BeforeValidator(_blank_to_none)]
-_Number = Annotated[float, BeforeValidator(_refuse_boolean), Field(allow_inf_nan=False)]
+_NUMBER_JSON: list[dict[str, Any]] = [
+    {"type": "number"},
+    {"type": "string", "pattern": NUMBER_TEXT_PATTERN},
+]
+_Number = Annotated[
+    float,
+    BeforeValidator(_number_input),
+    Field(allow_inf_nan=False),
+    WithJsonSchema({"anyOf": _NUMBER_JSON}),
+]
+_OptionalNumber = Annotated[
+    _Number | None, WithJsonSchema({"anyOf": [*_NUMBER_JSON, {"type": "null"}]})
+]
 # The length limit sits inside the conversion of numbers, so that it checks the text.
 _EntityId = Annotated[
-    Annotated[str, Field(max_length=_ENTITY_ID_MAX_LENGTH)], BeforeValidator(_number_to_label)
+    Annotated[str, Field(max_length=_ENTITY_ID_MAX_LENGTH, pattern=NO_NUL_PATTERN)] | None,
+    BeforeValidator(_entity_input),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "maxLength": _ENTITY_ID_MAX_LENGTH},
+                {
+                    "type": "integer",
+                    "minimum": ENTITY_ID_INTEGER_RANGE[0],
+                    "maximum": ENTITY_ID_INTEGER_RANGE[1],
+                },
+                {"type": "null"},
+            ]
+        }
+    ),
 ]
+
+
+def _category_json(spec: FeatureSpec) -> dict[str, Any]:
+    """What a categorical field accepts, as JSON Schema: the known categories first (so that
+    generated examples use them), then any other text (non-blank unless nullable), numbers and
+    booleans (written as labels), and null when nullable."""
+    known = [{"enum": list(spec.categories)}] if spec.categories else []
+    text: dict[str, Any] = {"type": "string"}
+    if not spec.nullable:
+        text["pattern"] = NON_BLANK_PATTERN
+    nothing = [{"type": "null"}] if spec.nullable else []
+    return {"anyOf": [*known, text, {"type": "number"}, {"type": "boolean"}, *nothing]}
 
 
 def _attribute_name(column: str, index: int, taken: set[str]) -> str:
@@ -170,7 +284,10 @@ def _describe(spec: FeatureSpec) -> tuple[str, list[Any]]:
         if more > 0:
             shown += f" and {more} more"
         text = f"Categorical; known categories: {shown or 'none'}."
-        text += " Any other string is accepted and counted as an unseen category."
+        text += (
+            " Any other string is accepted and counted as an unseen category; numbers and "
+            "booleans are read as labels (0 is '0')."
+        )
         examples = list(spec.categories[:_CATEGORIES_SHOWN])
     if spec.nullable:
         text += " Send null when the value is missing."
@@ -196,7 +313,13 @@ def build_request_model(
     * ``request_id``: optional client id, for idempotent retries; it may not end with
       ``:shadow``, which the server keeps for shadow scores;
     * the entity id column, when the schema has one: optional string of at most 256
-      characters, the most the prediction store holds.
+      characters, the most the prediction store holds, or an integer (stored as its decimal
+      text); booleans, fractions and other types are refused.
+
+    The model's JSON schema says exactly what validates: numbers as text follow
+    :data:`NUMBER_TEXT_PATTERN`, a required category is a non-blank string
+    (:data:`NON_BLANK_PATTERN`), a number or a boolean, and known categories are listed as an
+    enum beside the other accepted values.
 
     Unknown fields are rejected, so a misspelled column is a 422 that names it. Observed
     ranges and known categories appear in each field's description and examples, and the
@@ -250,9 +373,10 @@ def build_request_model(
         description, examples = _describe(spec)
         annotation: Any
         if spec.kind == "numeric":
-            annotation = _Number | None if spec.nullable else _Number
+            annotation = _OptionalNumber if spec.nullable else _Number
         else:
-            annotation = _OptionalCategory if spec.nullable else _Category
+            category = _OptionalCategory if spec.nullable else _Category
+            annotation = Annotated[category, WithJsonSchema(_category_json(spec))]
         fields[attr] = (
             annotation,
             Field(
@@ -268,14 +392,17 @@ def build_request_model(
     if schema.entity_id is not None:
         entity_attr = _attribute_name(schema.entity_id, len(schema.features), taken)
         fields[entity_attr] = (
-            _EntityId | None,
+            _EntityId,
             Field(
                 default=None,
                 alias=schema.entity_id,
                 title=schema.entity_id,
                 description="Entity id, stored with the prediction so that labels arriving "
-                f"later through /feedback can be joined to it; at most "
-                f"{_ENTITY_ID_MAX_LENGTH} characters.",
+                f"later through /feedback can be joined to it: a string of at most "
+                f"{_ENTITY_ID_MAX_LENGTH} characters, or an integer (stored as its decimal "
+                "text, so 42 and '42' are the same entity). Other types are refused, and so "
+                "is text with a NUL character.",
+                json_schema_extra={"not": {"type": "string", "pattern": "\\u0000"}},
             ),
         )
     model = create_model(

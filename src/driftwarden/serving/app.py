@@ -30,8 +30,10 @@ from driftwarden.registry import ModelRegistry
 from driftwarden.retraining import Retrainer
 from driftwarden.schema import build_request_model
 from driftwarden.serving.errors import install_error_handlers
+from driftwarden.serving.limits import BodySizeLimit
 from driftwarden.serving.metrics import ServerMetrics
 from driftwarden.serving.models import ModelSet
+from driftwarden.serving.openapi import install_openapi
 from driftwarden.serving.routes import (
     abtests,
     alerts,
@@ -234,8 +236,12 @@ def create_app(
     app.include_router(alerts.router)
     app.include_router(retraining.router)
     app.include_router(abtests.router)
-    predict_router = predict.router
-    for route in predict_router.routes:
-        route.openapi_extra = predict.openapi_body(request_model)  # type: ignore[attr-defined]
-    app.include_router(predict_router)
+    app.include_router(predict.router)
+    app.add_middleware(BodySizeLimit, limit=settings.serving.max_request_bytes)
+    bodies = {("/v1/feedback", "post"): feedback.openapi_body(schema)}
+    if request_model is not None:
+        # Read by hand (one row or a batch): the route's signature has no body to document.
+        rows = settings.serving.max_request_rows
+        bodies["/v1/predict", "post"] = predict.openapi_body(request_model, rows)
+    install_openapi(app, settings, bodies=bodies)
     return app

@@ -15,15 +15,17 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute
 from starlette.types import Message, Receive, Scope, Send
 
 from driftwarden.core.errors import (
@@ -37,8 +39,16 @@ from driftwarden.core.errors import (
     SpoolFullError,
     StoreUnavailableError,
 )
+from driftwarden.serving.limits import RequestTooLarge
 
-__all__ = ["ApiError", "CountedRoute", "error_body", "install_error_handlers"]
+__all__ = [
+    "ApiError",
+    "CountedRoute",
+    "all_routes",
+    "allowed_methods",
+    "error_body",
+    "install_error_handlers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -150,13 +160,27 @@ def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.error, exc.detail, exc.field), status_code=exc.status)
 
+    @app.exception_handler(RequestTooLarge)
+    async def too_large(_: Request, exc: RequestTooLarge) -> JSONResponse:
+        return JSONResponse(
+            error_body("request_too_large", str(exc.detail), "body"),
+            status_code=413,
+            # The rest of the body was not read: the connection cannot be reused.
+            headers={"Connection": "close"},
+        )
+
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # The route that refused knows only its own methods; another route may serve the
+            # same path with others (GET and POST /v1/ab-tests are two routes).
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
         return JSONResponse(
             error_body(code.get(exc.status_code, "http_error"), str(exc.detail)),
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(DriftwardenError)
@@ -188,6 +212,31 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body("internal_error", "the server failed to handle the request; see its log"),
             status_code=500,
         )
+
+
+def all_routes(app: FastAPI) -> Iterator[tuple[str, BaseRoute]]:
+    """Every route of ``app`` with the path it answers at.
+
+    FastAPI 0.150 keeps included routers as routers (their routes are found through them);
+    older versions copy the routes into ``app.routes``.
+    """
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iterate is None:
+        for route in app.routes:
+            yield getattr(route, "path_format", getattr(route, "path", "")), route
+        return
+    for context in iterate(app.routes):
+        yield context.path_format or "", context.original_route
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods some route of ``app`` answers at ``path``, sorted."""
+    methods: set[str] = set()
+    for _, route in all_routes(app):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) is not None:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def _endpoint(path: str) -> str:

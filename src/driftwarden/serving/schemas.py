@@ -3,22 +3,51 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from driftwarden.schema import NO_NUL_PATTERN
+
 __all__ = [
+    "BODY_CONFIG",
+    "MAX_ID",
     "BatchPrediction",
     "FeedbackItem",
     "FeedbackOutcome",
     "FeedbackRequest",
     "FeedbackResponse",
+    "JsonInt",
     "ModelChange",
     "Prediction",
     "PromoteRequest",
     "RoutingUpdate",
 ]
+
+
+#: The configuration of every request body model: unknown keys are refused, and types are
+#: strict, so that a body validates exactly when the OpenAPI document says it does (lax parsing
+#: would read ``false`` as a share of 0 and ``"2"`` as version 2, which the document refuses).
+BODY_CONFIG = ConfigDict(extra="forbid", strict=True)
+
+
+#: The largest id or version number the API takes. Ids are 32-bit integer columns in the
+#: store, so a larger number names nothing; refusing it (422) keeps it from reaching the
+#: database, whose drivers fail on it rather than find nothing.
+MAX_ID = 2**31 - 1
+
+
+def _json_integer(value: object) -> object:
+    # JSON Schema's integer is any number without a fractional part, 2.0 included; strict
+    # parsing alone would refuse 2.0, lax parsing would also take "2" and true.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: An integer field of a body, as JSON Schema defines one.
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
 
 
 class Prediction(BaseModel):
@@ -52,9 +81,9 @@ class BatchPrediction(BaseModel):
 class FeedbackItem(BaseModel):
     """The true label of an earlier prediction."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
-    request_id: str = Field(min_length=1, max_length=128)
+    request_id: str = Field(min_length=1, max_length=128, pattern=NO_NUL_PATTERN)
     # bool first: serialised as given, true stays true rather than becoming 1.
     label: bool | int | float | str = Field(
         description='For a classifier: 1/0, "1"/"0", true/false, or the name of the target\'s '
@@ -80,7 +109,7 @@ class FeedbackItem(BaseModel):
 class FeedbackRequest(BaseModel):
     """True labels, one or many; sending one again changes nothing."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
     labels: list[FeedbackItem] = Field(min_length=1, max_length=10_000)
 
@@ -103,22 +132,22 @@ class FeedbackResponse(BaseModel):
 class RoutingUpdate(BaseModel):
     """A change to the champion/challenger experiment (omitted fields keep their values)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
     mode: Literal["off", "split", "shadow"] | None = None
     share: float | None = Field(default=None, ge=0.0, le=1.0)
-    salt: str | None = Field(default=None, min_length=1, max_length=128)
+    salt: str | None = Field(default=None, min_length=1, max_length=128, pattern=NO_NUL_PATTERN)
 
 
 class ModelChange(BaseModel):
     """Why the champion changes (kept in the promotion history)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
-    reason: str = Field(default="", max_length=1000)
+    reason: str = Field(default="", max_length=1000, pattern=NO_NUL_PATTERN)
 
 
 class PromoteRequest(ModelChange):
     """The version to make the champion."""
 
-    version: int = Field(ge=1)
+    version: JsonInt = Field(ge=1, le=MAX_ID)

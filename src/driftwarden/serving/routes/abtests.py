@@ -8,11 +8,14 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from driftwarden.schema import NO_NUL_PATTERN
 from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute
-from driftwarden.serving.routes.monitoring import Limit
+from driftwarden.serving.openapi import errors
+from driftwarden.serving.routes.monitoring import Limit, PathId
+from driftwarden.serving.schemas import BODY_CONFIG, MAX_ID, JsonInt
 from driftwarden.store import get_ab_test, list_ab_tests
 
 __all__ = ["router"]
@@ -23,9 +26,9 @@ router = APIRouter(route_class=CountedRoute, tags=["A/B tests"])
 class StartTest(BaseModel):
     """A test of a registered version against the champion."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
-    version: int = Field(ge=1, description="The version to test as challenger.")
+    version: JsonInt = Field(ge=1, le=MAX_ID, description="The version to test as challenger.")
     mode: Literal["split", "shadow"] | None = Field(
         default=None, description="Default: ab_test.mode."
     )
@@ -37,9 +40,9 @@ class StartTest(BaseModel):
 class StopTest(BaseModel):
     """Why a test is stopped by hand."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
-    reason: str = Field(default="", max_length=1000)
+    reason: str = Field(default="", max_length=1000, pattern=NO_NUL_PATTERN)
 
 
 @router.get("/v1/ab-tests", dependencies=[PredictKey], summary="A/B tests, newest first")
@@ -58,7 +61,7 @@ async def ab_tests(
 
 
 @router.get("/v1/ab-tests/{test_id}", dependencies=[PredictKey], summary="One A/B test")
-async def ab_test(test_id: int, state: State) -> dict[str, Any]:
+async def ab_test(test_id: PathId, state: State) -> dict[str, Any]:
     """The test and its snapshots (the statistics of each monitor run, oldest first), and how
     the challenger's schema differs from the champion's (``schema_changes``: the categories and
     ranges a retraining widened; empty when they read the same contract)."""
@@ -68,7 +71,16 @@ async def ab_test(test_id: int, state: State) -> dict[str, Any]:
     return found
 
 
-@router.post("/v1/ab-tests", dependencies=[AdminKey], status_code=201, summary="Start an A/B test")
+@router.post(
+    "/v1/ab-tests",
+    dependencies=[AdminKey],
+    status_code=201,
+    summary="Start an A/B test",
+    responses=errors(
+        e404="The model has no such version.",
+        e409="Another test runs, or the version is the champion.",
+    ),
+)
 async def start(body: StartTest, request: Request, state: State) -> dict[str, Any]:
     """Test a registered version against the champion: it becomes the challenger and the
     routing of every replica changes through the store. 409 while another test runs."""
@@ -84,9 +96,14 @@ async def start(body: StartTest, request: Request, state: State) -> dict[str, An
     return found
 
 
-@router.post("/v1/ab-tests/{test_id}/stop", dependencies=[AdminKey], summary="Stop an A/B test")
+@router.post(
+    "/v1/ab-tests/{test_id}/stop",
+    dependencies=[AdminKey],
+    summary="Stop an A/B test",
+    responses=errors(e409="The test is not running."),
+)
 async def stop(
-    test_id: int, request: Request, state: State, body: StopTest | None = None
+    test_id: PathId, request: Request, state: State, body: StopTest | None = None
 ) -> dict[str, Any]:
     """End a running test without promotion: the routing goes off and the challenger alias is
     removed. 409 when the test is not running."""

@@ -7,11 +7,14 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from driftwarden.schema import NO_NUL_PATTERN
 from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute
-from driftwarden.serving.routes.monitoring import End, Limit, Start, check_range
+from driftwarden.serving.openapi import errors
+from driftwarden.serving.routes.monitoring import End, Limit, PathId, Start, check_range
+from driftwarden.serving.schemas import BODY_CONFIG
 from driftwarden.store import alert_events, get_alert, list_alerts
 
 __all__ = ["router"]
@@ -22,7 +25,7 @@ router = APIRouter(route_class=CountedRoute, tags=["alerts"])
 class MuteRequest(BaseModel):
     """How long to send nothing about an alert."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
     minutes: float = Field(gt=0, le=60 * 24 * 365, description="Length of the mute.")
 
@@ -32,7 +35,10 @@ async def alerts(
     state: State,
     status: Annotated[Literal["open", "acknowledged", "resolved"] | None, Query()] = None,
     severity: Annotated[Literal["info", "warning", "critical"] | None, Query()] = None,
-    rule: Annotated[str | None, Query(description="e.g. feature_drift, performance_drop")] = None,
+    rule: Annotated[
+        str | None,
+        Query(pattern=NO_NUL_PATTERN, description="e.g. feature_drift, performance_drop"),
+    ] = None,
     start: Start = None,
     end: End = None,
     limit: Limit = 100,
@@ -54,7 +60,7 @@ async def alerts(
 
 
 @router.get("/v1/alerts/{alert_id}", dependencies=[PredictKey], summary="One alert and its history")
-async def alert(alert_id: int, state: State) -> dict[str, Any]:
+async def alert(alert_id: PathId, state: State) -> dict[str, Any]:
     """The alert and every event of its life: opened, escalated, notified (per channel), delivery
     failures, acknowledged, muted, resolved."""
     found = await asyncio.to_thread(get_alert, state.engine, alert_id)
@@ -62,16 +68,28 @@ async def alert(alert_id: int, state: State) -> dict[str, Any]:
     return found
 
 
-@router.post("/v1/alerts/{alert_id}/ack", dependencies=[AdminKey], summary="Acknowledge")
-async def acknowledge(alert_id: int, request: Request, state: State) -> dict[str, Any]:
+@router.post(
+    "/v1/alerts/{alert_id}/ack",
+    dependencies=[AdminKey],
+    summary="Acknowledge",
+    responses=errors(e409="The alert is resolved."),
+)
+async def acknowledge(alert_id: PathId, request: Request, state: State) -> dict[str, Any]:
     """Mark the alert as seen: it stays active and can still escalate, but sends no reminders.
     A resolved alert cannot be acknowledged (409)."""
     monitor = state.monitor
     return await asyncio.to_thread(monitor.alerts.acknowledge, alert_id, by=who(request))
 
 
-@router.post("/v1/alerts/{alert_id}/mute", dependencies=[AdminKey], summary="Mute")
-async def mute(alert_id: int, body: MuteRequest, request: Request, state: State) -> dict[str, Any]:
+@router.post(
+    "/v1/alerts/{alert_id}/mute",
+    dependencies=[AdminKey],
+    summary="Mute",
+    responses=errors(e409="The alert is resolved."),
+)
+async def mute(
+    alert_id: PathId, body: MuteRequest, request: Request, state: State
+) -> dict[str, Any]:
     """Send nothing about the alert for ``minutes``; it is still updated and listed."""
     monitor = state.monitor
     return await asyncio.to_thread(

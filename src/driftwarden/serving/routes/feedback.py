@@ -12,16 +12,22 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from typing import Any
 
 from fastapi import APIRouter
 
-from driftwarden.schema import FeatureSchema
+from driftwarden.schema import NUMBER_TEXT_PATTERN, FeatureSchema, parse_number_text
 from driftwarden.serving.deps import PredictKey, State
 from driftwarden.serving.errors import ApiError, CountedRoute
-from driftwarden.serving.schemas import FeedbackOutcome, FeedbackRequest, FeedbackResponse
+from driftwarden.serving.schemas import (
+    FeedbackItem,
+    FeedbackOutcome,
+    FeedbackRequest,
+    FeedbackResponse,
+)
 from driftwarden.store import record_labels
 
-__all__ = ["router"]
+__all__ = ["openapi_body", "router"]
 
 router = APIRouter(route_class=CountedRoute)
 
@@ -38,6 +44,35 @@ def _class_names(schema: FeatureSchema | None) -> dict[str, int]:
     if schema is None or schema.positive_label is None:
         return {}
     return {str(schema.positive_label): 1}
+
+
+def _label_schema(schema: FeatureSchema | None) -> dict[str, Any]:
+    """The labels the served model accepts, as JSON Schema (what :func:`_binary` and
+    :func:`_number` let through)."""
+    if schema is not None and schema.is_regression:
+        return {
+            "anyOf": [{"type": "number"}, {"type": "string", "pattern": NUMBER_TEXT_PATTERN}],
+            "description": "The target's true value: a number, or one written as text.",
+        }
+    accepted: list[Any] = [0, 1, *_BINARY, True, False]
+    accepted += [name for name in _class_names(schema) if name not in _BINARY]
+    return {
+        "enum": accepted,
+        "description": '1 (or "1", true, or the positive class\'s name) for the positive '
+        'class, 0 (or "0", false) for the negative one. 1.0 is refused: a number with a '
+        "point is a regression label.",
+    }
+
+
+def openapi_body(schema: FeatureSchema | None) -> dict[str, Any]:
+    """The request body's JSON Schema for the model ``schema`` describes: the labels it takes
+    depend on its task, which the static :class:`FeedbackRequest` cannot say."""
+    body = FeedbackRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    item = FeedbackItem.model_json_schema()
+    item["properties"]["label"] = {"title": "Label", **_label_schema(schema)}
+    body.pop("$defs", None)
+    body["properties"]["labels"]["items"] = item
+    return body
 
 
 def _expected(names: dict[str, int]) -> str:
@@ -60,10 +95,8 @@ def _number(index: int, value: bool | int | float | str) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = float(value)
     elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            number = None
+        # The same reading of text as a numeric feature's, which the document describes.
+        number = parse_number_text(value)
     if number is not None and math.isfinite(number):
         return number
     field = f"labels.{index}.label"
@@ -111,10 +144,11 @@ def _binary(names: dict[str, int], index: int, value: bool | int | float | str) 
     response_model=FeedbackResponse,
     summary="Record true labels for earlier predictions",
     responses={
-        400: {"description": "malformed JSON"},
-        404: {"description": "no request id of the request is known; `field` names the first"},
-        422: {"description": "a label or key is invalid; `field` names it, nothing is recorded"},
-        503: {"description": "the store is unreachable; retry after `Retry-After` seconds"},
+        404: {
+            "description": "No request id of the request is known (`unknown_request_id`); "
+            "`field` names the first. The labels are kept all the same."
+        },
+        422: {"description": "A label or key is invalid; `field` names it, nothing is recorded."},
     },
 )
 async def feedback(body: FeedbackRequest, state: State) -> FeedbackResponse:

@@ -7,7 +7,7 @@ import os
 from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from driftwarden.core.errors import StoreUnavailableError
@@ -25,7 +25,30 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", summary="Readiness: a model is loaded and the store reachable")
+_READY_BODY = {
+    "type": "object",
+    "properties": {
+        "ready": {"type": "boolean"},
+        "champion": {"type": ["integer", "null"]},
+        "store": {"type": "object"},
+        "process": {"type": "integer"},
+    },
+    "required": ["ready", "champion", "store", "process"],
+}
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: a model is loaded and the store reachable",
+    responses={
+        200: {"description": "Ready.", "content": {"application/json": {"schema": _READY_BODY}}},
+        503: {
+            "description": "Not ready: no champion is loaded or the store is unreachable; "
+            "the same body says which.",
+            "content": {"application/json": {"schema": _READY_BODY}},
+        },
+    },
+)
 async def ready(state: State) -> JSONResponse:
     """503 until a champion is loaded; reports the store and the spool. While the database is
     unreachable the server still answers (rows wait in the spool), and says so here."""
@@ -51,7 +74,17 @@ async def ready(state: State) -> JSONResponse:
     return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "The Prometheus text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics(state: State) -> Response:
     """Request counts, latency, in-flight requests, model info, log queue depth and spool size."""
     state.metrics.log_queue_depth.set(state.writer.queue_depth)

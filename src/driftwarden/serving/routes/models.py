@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from driftwarden.registry import lineage
 from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute
+from driftwarden.serving.openapi import errors
 from driftwarden.serving.schemas import ModelChange, PromoteRequest, RoutingUpdate
 from driftwarden.serving.state import ServingState
 
@@ -84,7 +85,12 @@ async def _moved(state: ServingState, event: Any) -> dict[str, Any]:
     return {"event": {**asdict(event), "at": event.at.isoformat()}, "loaded": loaded}
 
 
-@router.post("/v1/models/rollback", dependencies=[AdminKey], summary="Roll the champion back")
+@router.post(
+    "/v1/models/rollback",
+    dependencies=[AdminKey],
+    summary="Roll the champion back",
+    responses=errors(e404="There is no earlier champion to roll back to."),
+)
 async def rollback(
     request: Request, state: State, body: ModelChange | None = None
 ) -> dict[str, Any]:
@@ -97,7 +103,14 @@ async def rollback(
     return await _moved(state, event)
 
 
-@router.post("/v1/models/promote", dependencies=[AdminKey], summary="Make a version the champion")
+@router.post(
+    "/v1/models/promote",
+    dependencies=[AdminKey],
+    summary="Make a version the champion",
+    responses=errors(
+        e404="The model has no such version.", e409="The version is the champion already."
+    ),
+)
 async def promote(body: PromoteRequest, request: Request, state: State) -> dict[str, Any]:
     """Move the champion alias to a version by hand (the previous champion stays one rollback
     away). 409 when it is the champion already."""

@@ -10,16 +10,22 @@ classification read the logged rows whose creation time is in the range.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from driftwarden.core.errors import NotFoundError
 from driftwarden.monitoring import assemble
+from driftwarden.schema import NO_NUL_PATTERN
 from driftwarden.serving.deps import AdminKey, PredictKey, State
 from driftwarden.serving.errors import ApiError, CountedRoute
+from driftwarden.serving.openapi import errors
+from driftwarden.serving.schemas import MAX_ID
 from driftwarden.serving.state import ServingState
 from driftwarden.stats import (
     NumericProfile,
@@ -37,7 +43,7 @@ from driftwarden.store import (
     scores_between,
 )
 
-__all__ = ["SCORES", "check_range", "router"]
+__all__ = ["SCORES", "PathId", "Version", "ZonedTime", "check_range", "router"]
 
 #: The name the model's scores go by among the features: the name of the drift report's
 #: prediction-drift verdict (``report["prediction"]["feature"]`` of a run's detail).
@@ -45,11 +51,36 @@ SCORES = "prediction"
 
 router = APIRouter(route_class=CountedRoute, tags=["monitoring"])
 
+# RFC 3339, as the document's `date-time` format: a date, a time and a zone. Pydantic alone
+# would also read "0.5" as seconds since 1970, and a time without a zone as local time.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _zoned_time(value: Any) -> Any:
+    if isinstance(value, str) and _RFC3339.fullmatch(value) is None:
+        raise PydanticCustomError(
+            "datetime_format",
+            "expected a time with a zone such as 2024-05-01T00:00:00Z (RFC 3339), got {value}",
+            {"value": repr(value)},
+        )
+    return value
+
+
+ZonedTime = Annotated[datetime, BeforeValidator(_zoned_time)]
 Start = Annotated[
-    datetime | None, Query(description="Only windows that end at or after this time (ISO 8601).")
+    ZonedTime | None,
+    Query(description="Only windows that end at or after this time (RFC 3339, with a zone)."),
 ]
-End = Annotated[datetime | None, Query(description="Only windows that end before this time.")]
+End = Annotated[
+    ZonedTime | None,
+    Query(description="Only windows that end before this time; not before `start`."),
+]
 Limit = Annotated[int, Query(ge=1, le=10_000, description="At most this many items.")]
+#: The id of an alert, a retraining run or an A/B test in a path.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Version = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def check_range(start: datetime | None, end: datetime | None) -> None:
@@ -96,7 +127,10 @@ async def runs(
     return {"model": state.model_name, "runs": found}
 
 
-Feature = Annotated[str | None, Query(description="One feature; all when omitted.")]
+Feature = Annotated[
+    str | None,
+    Query(pattern=NO_NUL_PATTERN, description="One feature; all when omitted."),
+]
 
 
 async def _history(
@@ -172,8 +206,12 @@ async def performance(
     return {"model": state.model_name, "points": points}
 
 
-WindowStart = Annotated[datetime, Query(description="Rows logged at or after this time.")]
-WindowEnd = Annotated[datetime, Query(description="Rows logged before this time.")]
+WindowStart = Annotated[
+    ZonedTime, Query(description="Rows logged at or after this time (RFC 3339, with a zone).")
+]
+WindowEnd = Annotated[
+    ZonedTime, Query(description="Rows logged before this time; not before `start`.")
+]
 
 
 def _profile(state: ServingState, version: int | None) -> tuple[int, ReferenceProfile]:
@@ -241,16 +279,23 @@ def _distribution(
     "/v1/monitoring/distribution",
     dependencies=[PredictKey],
     summary="A feature's distribution beside its reference",
+    responses=errors(
+        e404="The version has no such feature, or no reference profile; `field` says which."
+    ),
 )
 async def distribution(
     state: State,
     feature: Annotated[
-        str, Query(description=f"A feature of the version's profile, or {SCORES!r}: the scores.")
+        str,
+        Query(
+            pattern=NO_NUL_PATTERN,
+            description=f"A feature of the version's profile, or {SCORES!r}: the scores.",
+        ),
     ],
     start: WindowStart,
     end: WindowEnd,
     version: Annotated[
-        int | None, Query(ge=1, description="The model version; the champion when omitted.")
+        Version, Query(description="The model version; the champion when omitted.")
     ] = None,
 ) -> dict[str, Any]:
     """One feature of the rows a model version scored in ``[start, end)`` beside the reference
@@ -327,16 +372,22 @@ def _classification(
     "/v1/monitoring/classification",
     dependencies=[PredictKey],
     summary="Confusion matrix and ROC curve",
+    responses=errors(e409="The model is a regression model: read /v1/monitoring/regression."),
 )
 async def classification(
     state: State,
     start: WindowStart,
     end: WindowEnd,
     version: Annotated[
-        int | None, Query(ge=1, description="Only the rows this version scored; all when omitted.")
+        Version, Query(description="Only the rows this version scored; all when omitted.")
     ] = None,
     threshold: Annotated[
-        float, Query(description="A row is predicted positive when its score is at least this.")
+        float,
+        Query(
+            ge=0.0,
+            le=1.0,
+            description="A row is predicted positive when its score is at least this.",
+        ),
     ] = 0.5,
 ) -> dict[str, Any]:
     """The confusion matrix at ``threshold`` and the ROC curve (at most 200 points, from
@@ -397,13 +448,14 @@ def _regression(
     "/v1/monitoring/regression",
     dependencies=[PredictKey],
     summary="Errors of a regression model's labelled predictions",
+    responses=errors(e409="The model is a classifier: read /v1/monitoring/classification."),
 )
 async def regression(
     state: State,
     start: WindowStart,
     end: WindowEnd,
     version: Annotated[
-        int | None, Query(ge=1, description="Only the rows this version scored; all when omitted.")
+        Version, Query(description="Only the rows this version scored; all when omitted.")
     ] = None,
 ) -> dict[str, Any]:
     """RMSE, MAE, R² and MAPE (``metrics``, with ``n``) of the rows logged in ``[start, end)``

@@ -21,8 +21,10 @@ from driftwarden.core import new_request_id
 from driftwarden.schema import PredictionRequest
 from driftwarden.serving.deps import State, require_predict_key
 from driftwarden.serving.errors import ApiError
+from driftwarden.serving.limits import RequestTooLarge
 from driftwarden.serving.model_router import Arm
 from driftwarden.serving.models import ServedModel
+from driftwarden.serving.openapi import API_KEY_SCOPE
 from driftwarden.serving.schemas import BatchPrediction, Prediction
 from driftwarden.serving.state import ServingState
 from driftwarden.store import PredictionRow
@@ -45,21 +47,23 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def openapi_body(row_model: type[PredictionRequest] | None) -> dict[str, Any]:
-    """The request body as /docs shows it: one row, or ``{"rows": [...]}``."""
-    if row_model is None:
-        return {}
+def openapi_body(row_model: type[PredictionRequest], max_rows: int) -> dict[str, Any]:
+    """The request body's JSON Schema as /docs shows it: one row, or ``{"rows": [...]}`` of at
+    most ``max_rows`` rows (more is a 413)."""
     row = row_model.model_json_schema()
     row = _inline(row, row.pop("$defs", {}))
     rows = {
         "type": "object",
         "title": "Batch",
-        "properties": {"rows": {"type": "array", "items": row, "minItems": 1}},
+        "description": "Rows to score, answered in order. A client `request_id` may appear "
+        "once per batch (a repeated one is a 422 naming the second row).",
+        "properties": {
+            "rows": {"type": "array", "items": row, "minItems": 1, "maxItems": max_rows}
+        },
         "required": ["rows"],
         "additionalProperties": False,
     }
-    schema = {"oneOf": [row, rows]}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return {"oneOf": [row, rows]}
 
 
 def _parse(state: ServingState, raw: bytes) -> tuple[list[PredictionRequest], bool, dict[str, int]]:
@@ -69,7 +73,8 @@ def _parse(state: ServingState, raw: bytes) -> tuple[list[PredictionRequest], bo
         raise ApiError(503, "no_model", "no champion model is loaded; run `driftwarden train`")
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    # ValueError too: an integer of more than 4300 digits is refused by int() itself.
+    except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}", "body") from exc
     batch = isinstance(data, dict) and "rows" in data
     items = data["rows"] if batch else [data]
@@ -228,12 +233,12 @@ def _answered_by(answers: dict[int, Prediction]) -> tuple[str, str]:
     response_model=Prediction | BatchPrediction,
     summary="Score one row or a batch of rows",
     responses={
-        400: {"description": "malformed JSON"},
-        401: {"description": "a predict key is set and the request does not present it"},
-        413: {"description": "batch too large"},
-        422: {"description": "a field is missing or invalid; `field` names it"},
-        503: {"description": "no model loaded"},
+        503: {
+            "description": "No champion model is loaded (`no_model`), or the store is "
+            "unreachable and the spool is full; retry after `Retry-After` seconds when given."
+        },
     },
+    openapi_extra={API_KEY_SCOPE: "predict"},
 )
 async def predict(request: Request, state: State) -> Prediction | BatchPrediction:
     """Score rows with the champion (or the challenger, for the share of entities routed to it).
@@ -310,6 +315,9 @@ async def predict(request: Request, state: State) -> Prediction | BatchPredictio
         raise
     except RequestValidationError:
         status = "422"
+        raise
+    except RequestTooLarge:
+        status = "413"
         raise
     finally:
         state.metrics.in_flight.dec()

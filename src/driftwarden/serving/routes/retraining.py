@@ -8,11 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from driftwarden.schema import NO_NUL_PATTERN
 from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute, error_body
-from driftwarden.serving.routes.monitoring import Limit
+from driftwarden.serving.routes.monitoring import Limit, PathId
+from driftwarden.serving.schemas import BODY_CONFIG
 from driftwarden.store import get_retrain_run, list_retrain_runs
 
 __all__ = ["router"]
@@ -23,9 +25,9 @@ router = APIRouter(route_class=CountedRoute, tags=["retraining"])
 class RetrainBody(BaseModel):
     """Why a retraining is asked for (kept on the run)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = BODY_CONFIG
 
-    reason: str = Field(default="", max_length=1000)
+    reason: str = Field(default="", max_length=1000, pattern=NO_NUL_PATTERN)
 
 
 @router.post(
@@ -69,6 +71,6 @@ async def runs(
 
 
 @router.get("/v1/retraining/runs/{run_id}", dependencies=[PredictKey], summary="One retraining run")
-async def run(run_id: int, state: State) -> dict[str, Any]:
+async def run(run_id: PathId, state: State) -> dict[str, Any]:
     """One run with every step's result."""
     return await asyncio.to_thread(get_retrain_run, state.engine, run_id)
