@@ -179,7 +179,7 @@ def test_monitor_loop_runs_on_its_interval_and_survives_failures(
 def test_of_two_processes_only_the_lease_holder_runs_and_the_other_takes_over(
     make_served, churn_frame, registry
 ):
-    served = make_served(monitor={"interval": "PT0.05S"})
+    served = make_served(monitor={"interval": "PT0.2S"})
     served.traffic(churn_frame(200, seed=6), over=HOUR)
     state = served.app.state.serving
     first = served.monitor
@@ -198,13 +198,17 @@ def test_of_two_processes_only_the_lease_holder_runs_and_the_other_takes_over(
 
     async def drive():
         leader = asyncio.ensure_future(first.loop())
-        await asyncio.sleep(0.03)  # the first process starts first
+        for _ in range(1500):  # the first process runs a pass, so it holds the lease
+            await asyncio.sleep(0.02)
+            if runs["first"] >= 1:
+                break
         standby = asyncio.ensure_future(second.loop())
         try:
-            for _ in range(200):
+            for _ in range(1500):
                 await asyncio.sleep(0.02)
-                if runs["first"] >= 4:
+                if runs["first"] >= 3:
                     break
+            assert runs["first"] >= 3
             assert runs == {"first": runs["first"], "second": 0}
             assert (first.leading, second.leading) == (True, False)
             assert lease_holder(served.engine, "monitor:churn", now=datetime.now(UTC)) == (
@@ -216,7 +220,7 @@ def test_of_two_processes_only_the_lease_holder_runs_and_the_other_takes_over(
                 await leader
             assert not first.leading
             stopped_at = runs["first"]
-            for _ in range(200):
+            for _ in range(1500):
                 await asyncio.sleep(0.02)
                 if runs["second"] >= 2:
                     break

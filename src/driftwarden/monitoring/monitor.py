@@ -7,10 +7,10 @@ up to the interval); it never stops the loop, so it never takes the API down.
 
 Every API process runs the loop (the replicas of a deployment, the workers of ``serve
 --workers``), but only the one holding the store's ``monitor:<model>`` lease runs each pass;
-the others stand by. The holder renews the lease around every pass for two intervals, and gives
-it up when it stops, so another process takes over at its next turn; one that dies is replaced
-within three intervals at most. What the monitor carries from pass to pass (its detectors, the
-A/B test) lives in the store, so the next holder goes on from there.
+the others stand by. The holder renews the lease around every pass for two intervals and 30 s,
+and gives it up when it stops, so another process takes over at its next turn; one that dies is
+replaced within three intervals and 30 s at most. What the monitor carries from pass to pass
+(its detectors, the A/B test) lives in the store, so the next holder goes on from there.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -42,6 +42,10 @@ from driftwarden.store import acquire_lease, release_lease
 __all__ = ["Monitor", "MonitorReport"]
 
 logger = logging.getLogger(__name__)
+
+# Added to the lease's two intervals: a pass slowed by a busy machine or a slow store must not
+# lose the lease half-way, and another process start the same pass.
+_LEASE_GRACE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,11 +209,12 @@ class Monitor:
         return report
 
     def lead(self) -> bool:
-        """Take or renew the monitor's lease for two intervals; return whether this process
-        holds it. Lease times are the machine's wall clock, whatever clock the runs use."""
-        interval = self.settings.monitor.interval
+        """Take or renew the monitor's lease for two intervals and a grace period; return
+        whether this process holds it. Lease times are the machine's wall clock, whatever clock
+        the runs use."""
+        ttl = 2 * self.settings.monitor.interval + _LEASE_GRACE
         leading = acquire_lease(
-            self.engine, self.lease, self.holder, ttl=2 * interval, now=datetime.now(UTC)
+            self.engine, self.lease, self.holder, ttl=ttl, now=datetime.now(UTC)
         )
         if leading != self.leading:
             logger.info(

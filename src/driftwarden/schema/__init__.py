@@ -17,10 +17,8 @@ from driftwarden.schema.infer import (
     infer_schema,
 )
 from driftwarden.schema.request_model import (
-    ENTITY_ID_INTEGER_RANGE,
-    NO_NUL_PATTERN,
-    NON_BLANK_PATTERN,
-    NUMBER_TEXT_PATTERN,
+    ANY_TEXT_BUT_NUL_PATTERN,
+    DECIMAL_TEXT_PATTERN,
     PredictionRequest,
     build_request_model,
     parse_number_text,
@@ -29,12 +27,10 @@ from driftwarden.schema.times import parse_times
 from driftwarden.schema.widen import SchemaChange, SchemaChangeKind, widen_schema
 
 __all__ = [
+    "ANY_TEXT_BUT_NUL_PATTERN",
+    "DECIMAL_TEXT_PATTERN",
     "DEFAULT_CATEGORICAL_MAX_LEVELS",
     "DISTINCT_REGRESSION_VALUES",
-    "ENTITY_ID_INTEGER_RANGE",
-    "NON_BLANK_PATTERN",
-    "NO_NUL_PATTERN",
-    "NUMBER_TEXT_PATTERN",
     "FeatureKind",
     "FeatureSchema",
     "FeatureSpec",

@@ -28,10 +28,8 @@ from driftwarden.schema._coerce import category_label
 from driftwarden.schema.features import FeatureSchema, FeatureSpec
 
 __all__ = [
-    "ENTITY_ID_INTEGER_RANGE",
-    "NON_BLANK_PATTERN",
-    "NO_NUL_PATTERN",
-    "NUMBER_TEXT_PATTERN",
+    "ANY_TEXT_BUT_NUL_PATTERN",
+    "DECIMAL_TEXT_PATTERN",
     "PredictionRequest",
     "build_request_model",
     "parse_number_text",
@@ -52,10 +50,10 @@ _ENTITY_ID_MAX_LENGTH = 256
 #: exponent, optionally padded with spaces. Digits and exponent are bounded so that every match
 #: is a finite float, and the pattern means the same to Python's ``re`` and to the ECMA regular
 #: expressions of JSON Schema, so that the published document and the server agree exactly.
-NUMBER_TEXT_PATTERN = (
+DECIMAL_TEXT_PATTERN = (
     r"^ *[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][+-]?[0-9]{1,2})? *$"
 )
-_NUMBER_TEXT = re.compile(NUMBER_TEXT_PATTERN)
+_NUMBER_TEXT = re.compile(DECIMAL_TEXT_PATTERN)
 
 # What str.strip() removes: a category made only of these is blank. Spelt out, since "\s"
 # means different sets in Python and in the ECMA regular expressions of JSON Schema.
@@ -65,7 +63,7 @@ NON_BLANK_PATTERN = f"[^{_WHITESPACE}]"
 
 #: Text the store keeps as text: anything but the NUL character, which PostgreSQL's text
 #: columns cannot hold (ids, reasons and names are refused with it, rather than failing there).
-NO_NUL_PATTERN = "^[^\\u0000]*$"
+ANY_TEXT_BUT_NUL_PATTERN = "^[^\\u0000]*$"
 
 #: Integers accepted as an entity id (and stored as their decimal text): those of a 64-bit
 #: integer column, the widest integer id a table keyed by numbers holds.
@@ -73,7 +71,7 @@ ENTITY_ID_INTEGER_RANGE = (-(2**63), 2**63 - 1)
 
 
 def parse_number_text(value: str) -> float | None:
-    """The number that ``value`` writes (see :data:`NUMBER_TEXT_PATTERN`), or None.
+    """The number that ``value`` writes (see :data:`DECIMAL_TEXT_PATTERN`), or None.
 
     >>> parse_number_text(" 29.85"), parse_number_text("1_000"), parse_number_text("nan")
     (29.85, None, None)
@@ -96,7 +94,7 @@ class PredictionRequest(BaseModel):
         default=None,
         min_length=1,
         max_length=128,
-        pattern=NO_NUL_PATTERN,
+        pattern=ANY_TEXT_BUT_NUL_PATTERN,
         description="Client-chosen id, unique per prediction: a retry with the same id is "
         f"never logged twice. It may not end with {_SHADOW_SUFFIX!r}.",
         json_schema_extra={"not": {"type": "string", "pattern": f"{_SHADOW_SUFFIX}$"}},
@@ -147,7 +145,7 @@ def _number_to_label(value: Any) -> Any:
 
 def _number_input(value: Any) -> Any:
     """Refuse ``true``/``false`` for a numeric field, which float parsing would make 1.0/0.0,
-    and read text by :data:`NUMBER_TEXT_PATTERN` only: pydantic's own parsing of text also
+    and read text by :data:`DECIMAL_TEXT_PATTERN` only: pydantic's own parsing of text also
     takes digit separators and Unicode spaces, which the published document cannot describe."""
     if isinstance(value, bool | np.bool_):
         raise PydanticCustomError(
@@ -211,7 +209,7 @@ _Category = Annotated[_Label, AfterValidator(_require_text)]
 _OptionalCategory = Annotated[_Label | None, BeforeValidator(_blank_to_none)]
 _NUMBER_JSON: list[dict[str, Any]] = [
     {"type": "number"},
-    {"type": "string", "pattern": NUMBER_TEXT_PATTERN},
+    {"type": "string", "pattern": DECIMAL_TEXT_PATTERN},
 ]
 _Number = Annotated[
     float,
@@ -224,7 +222,8 @@ _OptionalNumber = Annotated[
 ]
 # The length limit sits inside the conversion of numbers, so that it checks the text.
 _EntityId = Annotated[
-    Annotated[str, Field(max_length=_ENTITY_ID_MAX_LENGTH, pattern=NO_NUL_PATTERN)] | None,
+    Annotated[str, Field(max_length=_ENTITY_ID_MAX_LENGTH, pattern=ANY_TEXT_BUT_NUL_PATTERN)]
+    | None,
     BeforeValidator(_entity_input),
     WithJsonSchema(
         {
@@ -317,7 +316,7 @@ def build_request_model(
       text); booleans, fractions and other types are refused.
 
     The model's JSON schema says exactly what validates: numbers as text follow
-    :data:`NUMBER_TEXT_PATTERN`, a required category is a non-blank string
+    :data:`DECIMAL_TEXT_PATTERN`, a required category is a non-blank string
     (:data:`NON_BLANK_PATTERN`), a number or a boolean, and known categories are listed as an
     enum beside the other accepted values.
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from driftwarden.schema import NO_NUL_PATTERN
+from driftwarden.schema import ANY_TEXT_BUT_NUL_PATTERN
 
 __all__ = [
     "BODY_CONFIG",
@@ -83,7 +83,7 @@ class FeedbackItem(BaseModel):
 
     model_config = BODY_CONFIG
 
-    request_id: str = Field(min_length=1, max_length=128, pattern=NO_NUL_PATTERN)
+    request_id: str = Field(min_length=1, max_length=128, pattern=ANY_TEXT_BUT_NUL_PATTERN)
     # bool first: serialised as given, true stays true rather than becoming 1.
     label: bool | int | float | str = Field(
         description='For a classifier: 1/0, "1"/"0", true/false, or the name of the target\'s '
@@ -136,7 +136,9 @@ class RoutingUpdate(BaseModel):
 
     mode: Literal["off", "split", "shadow"] | None = None
     share: float | None = Field(default=None, ge=0.0, le=1.0)
-    salt: str | None = Field(default=None, min_length=1, max_length=128, pattern=NO_NUL_PATTERN)
+    salt: str | None = Field(
+        default=None, min_length=1, max_length=128, pattern=ANY_TEXT_BUT_NUL_PATTERN
+    )
 
 
 class ModelChange(BaseModel):
@@ -144,7 +146,7 @@ class ModelChange(BaseModel):
 
     model_config = BODY_CONFIG
 
-    reason: str = Field(default="", max_length=1000, pattern=NO_NUL_PATTERN)
+    reason: str = Field(default="", max_length=1000, pattern=ANY_TEXT_BUT_NUL_PATTERN)
 
 
 class PromoteRequest(ModelChange):

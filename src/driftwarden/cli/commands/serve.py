@@ -18,6 +18,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from driftwarden.cli.commands.retrain import settings_file
 from driftwarden.core import ConfigError, Settings
+from driftwarden.core.errors import RegistryError
+from driftwarden.registry import ModelRegistry
 from driftwarden.serving.app import create_app
 from driftwarden.serving.worker import CONFIG_ENV
 from driftwarden.store import create_store_engine, upgrade
@@ -96,8 +98,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate_first(settings: Settings) -> None:
-    """Migrate the store once, before the workers start; if it is unreachable, each worker
-    serves from its spool and migrates when it can."""
+    """Migrate the store, and open the registry, once, before the workers start.
+
+    Workers that open a new local MLflow store together would each create its tables, and all
+    but one fail. If the store is unreachable, each worker serves from its spool and migrates
+    when it can; a registry that is unreachable is retried by each worker's alias poll.
+    """
+    try:
+        registry = ModelRegistry(settings.registry, home=settings.home)
+        registry.alias_version(registry.champion)
+    except RegistryError as exc:
+        logger.warning("the model registry is unreachable (%s); the workers will retry", exc)
     engine = create_store_engine(
         settings.store.url, connect_timeout=settings.store.connect_timeout_seconds
     )

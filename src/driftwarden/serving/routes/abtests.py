@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from driftwarden.schema import NO_NUL_PATTERN
+from driftwarden.schema import ANY_TEXT_BUT_NUL_PATTERN
 from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute
 from driftwarden.serving.openapi import errors
@@ -42,7 +42,7 @@ class StopTest(BaseModel):
 
     model_config = BODY_CONFIG
 
-    reason: str = Field(default="", max_length=1000, pattern=NO_NUL_PATTERN)
+    reason: str = Field(default="", max_length=1000, pattern=ANY_TEXT_BUT_NUL_PATTERN)
 
 
 @router.get("/v1/ab-tests", dependencies=[PredictKey], summary="A/B tests, newest first")

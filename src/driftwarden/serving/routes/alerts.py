@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from driftwarden.schema import NO_NUL_PATTERN
+from driftwarden.schema import ANY_TEXT_BUT_NUL_PATTERN
 from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute
 from driftwarden.serving.openapi import errors
@@ -37,7 +37,7 @@ async def alerts(
     severity: Annotated[Literal["info", "warning", "critical"] | None, Query()] = None,
     rule: Annotated[
         str | None,
-        Query(pattern=NO_NUL_PATTERN, description="e.g. feature_drift, performance_drop"),
+        Query(pattern=ANY_TEXT_BUT_NUL_PATTERN, description="e.g. feature_drift, performance_drop"),
     ] = None,
     start: Start = None,
     end: End = None,

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from driftwarden.schema import NUMBER_TEXT_PATTERN, FeatureSchema, parse_number_text
+from driftwarden.schema import DECIMAL_TEXT_PATTERN, FeatureSchema, parse_number_text
 from driftwarden.serving.deps import PredictKey, State
 from driftwarden.serving.errors import ApiError, CountedRoute
 from driftwarden.serving.schemas import (
@@ -51,7 +51,7 @@ def _label_schema(schema: FeatureSchema | None) -> dict[str, Any]:
     :func:`_number` let through)."""
     if schema is not None and schema.is_regression:
         return {
-            "anyOf": [{"type": "number"}, {"type": "string", "pattern": NUMBER_TEXT_PATTERN}],
+            "anyOf": [{"type": "number"}, {"type": "string", "pattern": DECIMAL_TEXT_PATTERN}],
             "description": "The target's true value: a number, or one written as text.",
         }
     accepted: list[Any] = [0, 1, *_BINARY, True, False]

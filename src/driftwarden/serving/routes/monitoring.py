@@ -21,7 +21,7 @@ from pydantic_core import PydanticCustomError
 
 from driftwarden.core.errors import NotFoundError
 from driftwarden.monitoring import assemble
-from driftwarden.schema import NO_NUL_PATTERN
+from driftwarden.schema import ANY_TEXT_BUT_NUL_PATTERN
 from driftwarden.serving.deps import AdminKey, PredictKey, State
 from driftwarden.serving.errors import ApiError, CountedRoute
 from driftwarden.serving.openapi import errors
@@ -129,7 +129,7 @@ async def runs(
 
 Feature = Annotated[
     str | None,
-    Query(pattern=NO_NUL_PATTERN, description="One feature; all when omitted."),
+    Query(pattern=ANY_TEXT_BUT_NUL_PATTERN, description="One feature; all when omitted."),
 ]
 
 
@@ -288,7 +288,7 @@ async def distribution(
     feature: Annotated[
         str,
         Query(
-            pattern=NO_NUL_PATTERN,
+            pattern=ANY_TEXT_BUT_NUL_PATTERN,
             description=f"A feature of the version's profile, or {SCORES!r}: the scores.",
         ),
     ],

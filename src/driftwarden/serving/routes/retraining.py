@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from driftwarden.schema import NO_NUL_PATTERN
+from driftwarden.schema import ANY_TEXT_BUT_NUL_PATTERN
 from driftwarden.serving.deps import AdminKey, PredictKey, State, who
 from driftwarden.serving.errors import CountedRoute, error_body
 from driftwarden.serving.routes.monitoring import Limit, PathId
@@ -27,7 +27,7 @@ class RetrainBody(BaseModel):
 
     model_config = BODY_CONFIG
 
-    reason: str = Field(default="", max_length=1000, pattern=NO_NUL_PATTERN)
+    reason: str = Field(default="", max_length=1000, pattern=ANY_TEXT_BUT_NUL_PATTERN)
 
 
 @router.post(
