@@ -14,7 +14,7 @@ export PREFECT_HOME ?= $(CURDIR)/.driftwarden/prefect
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS ?= false
 export NML_DISABLE_USAGE_LOGGING ?= 1
 
-.PHONY: help install browser demo dashboard format lint test bench bench-drift bench-serve bench-monitor bench-retrain bench-dashboard bench-explain clean
+.PHONY: help install browser demo dashboard format lint test fuzz bench bench-drift bench-serve bench-monitor bench-retrain bench-dashboard bench-explain bench-faults clean
 
 help:
 	@echo "make install   create $(VENV) and install driftwarden with its dev tools"
@@ -22,13 +22,15 @@ help:
 	@echo "make dashboard the live dashboard against the API of driftwarden.toml (http://127.0.0.1:8501)"
 	@echo "make lint      ruff, ruff format --check, mypy --strict, import-linter layer contracts"
 	@echo "make test      the whole test suite with branch coverage (fails under 90%)"
-	@echo "make bench     the six benchmarks below, one after the other"
+	@echo "make fuzz      a long property-based fuzzing run of every API operation (FUZZ_EXAMPLES, FUZZ_SEED)"
+	@echo "make bench     the seven benchmarks below, one after the other"
 	@echo "make bench-drift  benchmarks/drift.py: drift verdicts against Evidently and a naive scipy loop"
 	@echo "make bench-serve  benchmarks/serve.py: driftwarden serve against mlflow models serve"
 	@echo "make bench-monitor  benchmarks/monitor.py: one monitor run over 1M logged predictions (SQLite, PostgreSQL)"
 	@echo "make bench-retrain  benchmarks/retrain.py: one full retraining on 100k labelled rows against the same job by hand"
 	@echo "make bench-dashboard  benchmarks/dashboard.py: each dashboard page's charts drawn in Chromium, 30 days at 2,000 a day"
 	@echo "make bench-explain  benchmarks/explain.py: adversarial validation and explanation drift on 10k-300k-row windows"
+	@echo "make bench-faults  benchmarks/faults.py: kill -9 of a server, PostgreSQL stopped, the spool's quota filled, under load; every prediction reconciled"
 
 install: $(STAMP)
 
@@ -74,19 +76,34 @@ lint: install
 # pytest-xdist workers: one more than the cores, since many tests wait on servers they started
 # (the API, Prefect, MLflow, Chromium) and a waiting worker leaves its core idle.
 # PYTEST_ARGS="-n 0" runs in one process.
+# Work stealing: a worker that runs out takes half of the queue of the busiest one, so a few
+# minute-long tests that land together do not leave the others idle at the end of the run.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: install browser
-	@rc=0; $(BIN)/python -m pytest -n $(TEST_WORKERS) --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
-bench: bench-drift bench-serve bench-monitor bench-retrain bench-dashboard bench-explain
+# Property-based fuzzing of the published OpenAPI document (tests/serving/test_fuzz_api.py), much
+# longer than the suite's run: FUZZ_EXAMPLES per operation and generation mode, a new seed each
+# run unless FUZZ_SEED is given (printed, so that a failure can be replayed).
+FUZZ_EXAMPLES ?= 500
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: install
+	@echo "make fuzz: seed $(FUZZ_SEED), $(FUZZ_EXAMPLES) examples per operation"
+	DRIFTWARDEN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DRIFTWARDEN_FUZZ_SEED=$(FUZZ_SEED) \
+	  $(BIN)/python -m pytest tests/serving/test_fuzz_api.py -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: bench-drift bench-serve bench-monitor bench-retrain bench-dashboard bench-explain bench-faults
 
 bench-drift: install
 	$(BIN)/python benchmarks/drift.py $(BENCH_ARGS)
 
 bench-serve: install
 	$(BIN)/python benchmarks/serve.py $(BENCH_ARGS)
+
+bench-faults: install
+	$(BIN)/python benchmarks/faults.py $(BENCH_ARGS)
 
 bench-monitor: install
 	$(BIN)/python benchmarks/monitor.py $(BENCH_ARGS)

@@ -6,18 +6,23 @@ passed; where CI promised a server (``DRIFTWARDEN_REQUIRE_POSTGRES=1``) they fai
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import importlib
 import os
 import re
+import shutil
+import sqlite3
+import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import URL, Engine, make_url
 
 # Each test process gets its own Prefect home (its ephemeral API server keeps a SQLite database
 # there): two test workers sharing one would lock each other out. Set before Prefect is imported.
@@ -34,6 +39,95 @@ os.environ.setdefault("DRIFTWARDEN_MONITOR__EXPLANATION__ENABLED", "false")
 # `driftwarden serve` runs one worker per core by default; the tests that start a server want one
 # process each (tests/cli/test_serve_workers.py asks for two).
 os.environ.setdefault("DRIFTWARDEN_SERVING__WORKERS", "1")
+
+# MLflow makes a new SQLite tracking database by running its Alembic migrations (several
+# dozen): 3-5 s of every test that opens a registry in a fresh folder, hundreds of times a run.
+# Each test process migrates one database for real, once, and copies it (SQLite's backup API)
+# into every new, empty one: the same tables, indexes and schema version, which MLflow then
+# verifies and uses as it would any database it made. Any other database (PostgreSQL, one that
+# already has tables, in memory) is migrated by MLflow as usual.
+_MLFLOW_INITIALIZERS = ("mlflow.store.db.utils", "mlflow.store.model_registry.sqlalchemy_store")
+_mlflow_template: dict[str, Any] = {}
+
+
+def _migrated_mlflow_database() -> Path:
+    if "path" not in _mlflow_template:
+        folder = tempfile.mkdtemp(prefix="driftwarden-test-mlflow-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        path = Path(folder) / "mlflow.db"
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            _mlflow_template["migrate"](engine)
+        finally:
+            engine.dispose()
+        _mlflow_template["path"] = path
+    return _mlflow_template["path"]  # type: ignore[no-any-return]
+
+
+def _initialize_mlflow_tables(engine: Engine) -> None:
+    """MLflow's ``_initialize_tables``, by copy for a new SQLite database file."""
+    if (
+        engine.dialect.name != "sqlite"
+        or engine.url.database in (None, "", ":memory:")
+        or inspect(engine).get_table_names()
+    ):
+        _mlflow_template["migrate"](engine)
+        return
+    template = sqlite3.connect(_migrated_mlflow_database())
+    try:
+        with engine.connect() as connection:
+            database = connection.connection.driver_connection
+            assert isinstance(database, sqlite3.Connection)
+            template.backup(database)
+    finally:
+        template.close()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Route MLflow's table creation through ``_initialize_mlflow_tables`` once MLflow is
+    imported (the registry store binds the function at import, so both modules are patched)."""
+    for name in _MLFLOW_INITIALIZERS:
+        module = sys.modules.get(name)
+        current = getattr(module, "_initialize_tables", None)
+        if current is None or current is _initialize_mlflow_tables:
+            continue
+        _mlflow_template.setdefault("migrate", current)
+        module._initialize_tables = _initialize_mlflow_tables  # type: ignore[union-attr]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, start each worker on its share of the ``slow`` tests.
+
+    ``--dist worksteal`` (``make test``) hands each of N workers one N-th of the collection, in
+    order, and idle workers steal from the end of the others' queues. Left in place, the
+    minute-long tests (the simulations, the dashboard's seeded API, the demo) run last and one
+    worker finishes minutes after the others; here they are dealt out, a folder at a time (its
+    tests share its conftest's fixtures, such as the dashboard's seeded API), to the heads of
+    the N shares, and the fast tests fill the rest.
+    Every worker collects the same order, as pytest-xdist requires; one process keeps the
+    order as it was."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers < 2:
+        return
+    folders: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            folders.setdefault(item.path.parent, []).append(item)
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for folder in sorted(folders.values(), key=len, reverse=True):
+        min(shares, key=len).extend(folder)
+    slow = {id(item) for share in shares for item in share}
+    rest = [item for item in items if id(item) not in slow]
+    ordered: list[pytest.Item] = []
+    left = len(items)
+    for index, share in enumerate(shares):
+        size = left // (workers - index)  # the share worksteal sends this worker first
+        left -= size
+        take = max(size - len(share), 0)
+        ordered += share + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest
+
 
 POSTGRES_URL = os.environ.get(
     "DRIFTWARDEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
