@@ -140,8 +140,8 @@ class ServingSettings(_Section):
         default=None,
         ge=1,
         description="Worker processes behind the one port of `driftwarden serve` (`--workers`). "
-        "Unset: one per core. More than one shares the store, so use PostgreSQL for them: "
-        "SQLite serialises every commit (see the README's numbers).",
+        "Unset: one per core. The workers share the store; SQLite takes their commits in turn, "
+        "PostgreSQL is the store for replicas on several machines (see the README's numbers).",
     )
     run_monitor: bool = Field(
         default=True,

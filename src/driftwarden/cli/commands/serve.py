@@ -75,8 +75,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if settings.store.url.startswith("sqlite"):
         logger.warning(
-            "%d workers share an SQLite store, which commits one transaction at a time; "
-            "PostgreSQL is the store for more than one process (see the README)",
+            "%d workers share an SQLite store, whose commits take turns; for replicas on "
+            "several machines, or when commits wait on each other, use PostgreSQL (see the "
+            "README's numbers)",
             workers,
         )
     _migrate_first(settings)
