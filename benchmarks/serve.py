@@ -351,42 +351,57 @@ class Server:
             return int(conn.execute("SELECT COUNT(*) FROM predictions").fetchone()[0])
 
 
-def make_servers(workdir: Path, logs: Path) -> list[Server]:
-    base_env = {
+def bench_env() -> dict[str, str]:
+    """The environment of every server: quiet, offline, and no DRIFTWARDEN_* of the caller's."""
+    env = {
         **os.environ,
         **QUIET_ENV,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    for key in [k for k in base_env if k.startswith("DRIFTWARDEN_")]:
-        base_env.pop(key)
+    for key in [k for k in env if k.startswith("DRIFTWARDEN_")]:
+        env.pop(key)
+    return env
+
+
+def mlflow_server(workdir: Path, log_path: Path, *, workers: int, name: str, label: str) -> Server:
+    """``mlflow models serve`` of version 1 of the trained model, with ``workers`` workers."""
+    port = free_port()
     tracking = f"sqlite:///{workdir / '.driftwarden' / 'mlflow.db'}"
-    mlflow_port, durable_port, nolog_port = free_port(), free_port(), free_port()
+    return Server(
+        name=name,
+        label=label,
+        url=f"http://127.0.0.1:{port}/invocations",
+        ready_url=f"http://127.0.0.1:{port}/ping",
+        command=[
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/driftwarden/1",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env={**bench_env(), "MLFLOW_TRACKING_URI": tracking},
+        cwd=workdir,
+        log_path=log_path,
+        store_note="no prediction log",
+        logs_rows=False,
+    )
+
+
+def make_servers(workdir: Path, logs: Path) -> list[Server]:
+    base_env = bench_env()
+    durable_port, nolog_port = free_port(), free_port()
     durable_db = workdir / ".driftwarden" / "driftwarden.db"
     return [
-        Server(
-            name="mlflow",
-            label="mlflow models serve",
-            url=f"http://127.0.0.1:{mlflow_port}/invocations",
-            ready_url=f"http://127.0.0.1:{mlflow_port}/ping",
-            command=[
-                str(BIN / "mlflow"),
-                "models",
-                "serve",
-                "-m",
-                "models:/driftwarden/1",
-                "--env-manager",
-                "local",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(mlflow_port),
-                "--workers",
-                "1",
-            ],
-            env={**base_env, "MLFLOW_TRACKING_URI": tracking},
-            cwd=workdir,
-            log_path=logs / "mlflow.log",
-            store_note="no prediction log",
+        mlflow_server(
+            workdir, logs / "mlflow.log", workers=1, name="mlflow", label="mlflow models serve"
         ),
         Server(
             name="driftwarden",
@@ -834,43 +849,14 @@ def bench_workers(
 ) -> dict[str, Any]:
     """driftwarden with one worker and with ``workers``, on SQLite and on PostgreSQL, and mlflow
     with ``workers``, each at concurrency 64 with the load generator on the same machine."""
-    base_env = {
-        **os.environ,
-        **QUIET_ENV,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    for key in [k for k in base_env if k.startswith("DRIFTWARDEN_")]:
-        base_env.pop(key)
+    base_env = bench_env()
     out: dict[str, Any] = {"workers": workers, "cores": cores(), "runs": {}}
-    mlflow_port = free_port()
-    mlflow = Server(
+    mlflow = mlflow_server(
+        workdir,
+        logs / "mlflow-workers.log",
+        workers=workers,
         name="mlflow_workers",
         label=f"mlflow models serve --workers {workers}",
-        url=f"http://127.0.0.1:{mlflow_port}/invocations",
-        ready_url=f"http://127.0.0.1:{mlflow_port}/ping",
-        command=[
-            str(BIN / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            "models:/driftwarden/1",
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(mlflow_port),
-            "--workers",
-            str(workers),
-        ],
-        env={
-            **base_env,
-            "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / '.driftwarden' / 'mlflow.db'}",
-        },
-        cwd=workdir,
-        log_path=logs / "mlflow-workers.log",
-        store_note="no prediction log",
-        logs_rows=False,
     )
     out["runs"]["mlflow"] = bench_at_64(mlflow, mlflow_file, duration)
     sqlite_db = workdir / ".driftwarden" / "driftwarden.db"
