@@ -749,6 +749,21 @@ class Phase:
         }
 
 
+def restart_server_a(pair: Pair, phase: Phase, ready_path: str) -> Server | None:
+    """Start server a again on its port and spool folder; ``None`` (noted as a problem) if it
+    does not come back, while the load goes on against server b and the count still tells what
+    was kept."""
+    restarted = pair.make(0, "-restart", ready_path=ready_path)
+    pair.servers[0] = restarted
+    try:
+        restarted.start()
+    except RuntimeError as exc:
+        phase.problems.append(f"server a did not come back: {exc}")
+        phase.note("server a did not come back")
+        return None
+    return restarted
+
+
 def phase_kill(ctx: Context, *, first: bool) -> dict[str, Any]:
     args = ctx.args
     phase = Phase(
@@ -771,15 +786,8 @@ def phase_kill(ctx: Context, *, first: bool) -> dict[str, Any]:
         victim.proc.wait(timeout=10)
         time.sleep(args.restart_after)
         phase.note("restarting server a (same port, same spool folder)")
-        restarted = pair.make(0, "-restart")
-        pair.servers[0] = restarted
-        try:
-            restarted.start()
-        except RuntimeError as exc:
-            # The load goes on against server b; the count still tells what was kept.
-            phase.problems.append(f"server a did not come back: {exc}")
-            phase.note("server a did not come back")
-        else:
+        restarted = restart_server_a(pair, phase, "/ready")
+        if restarted is not None:
             ready_at = phase.note(
                 f"server a ready again ({restarted.startup_seconds:.1f} s after its start)"
             )
@@ -931,14 +939,7 @@ def phase_kill_spooling(ctx: Context, *, first: bool) -> dict[str, Any]:
         phase.note(f"server a dead; its spool folder holds {len(at_death):,} rows")
         time.sleep(args.restart_after)
         phase.note("restarting server a (same port, same spool folder; /ready is 503 while down)")
-        restarted = pair.make(0, "-restart", ready_path="/health")
-        pair.servers[0] = restarted
-        try:
-            restarted.start()
-        except RuntimeError as exc:
-            phase.problems.append(f"server a did not come back: {exc}")
-            phase.note("server a did not come back")
-        else:
+        if restart_server_a(pair, phase, "/health") is not None:
             state = ready_state(pair.ports[0])
             claimed = spooled_rows(state)
             phase.facts["spooled_rows_reported_by_the_restart"] = claimed
