@@ -323,3 +323,29 @@ def test_micro_batcher_skips_callers_that_stopped_waiting():
 
     assert asyncio.run(main()).tolist() == [3.0]
     assert store.calls == [["late:2", "stays:3"]]
+
+
+@pytest.mark.parametrize("in_thread", [False, True])
+def test_a_request_that_reaches_a_stopped_batcher_is_scored_not_left_waiting(in_thread):
+    # A request takes the champion, a swap stops that champion's batcher, and only then does
+    # the request's scoring task run: it must still be answered, and logged through `commit`.
+    calls, score = _counting()
+    stored = []
+
+    def commit(records):
+        stored.extend(records)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result([None] * len(records))
+        return done
+
+    async def main():
+        batcher = MicroBatcher(score, in_thread=in_thread, commit=commit)
+        batcher.start()
+        assert (await batcher.submit(_frame([1]))).tolist() == [1.0]
+        await batcher.stop()
+        late = batcher.submit(_frame([7, 8]), lambda scores: [float(s) for s in scores])
+        return await asyncio.wait_for(late, timeout=30)
+
+    assert asyncio.run(main()).tolist() == [7.0, 8.0]
+    assert calls == [1, 2]
+    assert stored == [7.0, 8.0]

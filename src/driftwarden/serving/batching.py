@@ -80,6 +80,7 @@ class MicroBatcher:
         self.in_thread = in_thread
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
         self.batches = 0
         self.rows = 0
 
@@ -93,6 +94,8 @@ class MicroBatcher:
         if self._task is None:
             return
         await self._queue.join()
+        # From here on (no await in between), a late request is scored on its own in submit().
+        self._closed = True
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -114,7 +117,13 @@ class MicroBatcher:
             that error.
         """
         future: asyncio.Future[NDArray[np.float64]] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(rows, future, record))
+        pending = _Pending(rows, future, record)
+        if self._closed:
+            # A request that took this model just before a swap stopped it (its scoring task
+            # had not run yet): scored alone rather than left waiting for a batch forever.
+            await self._score_batch([pending], queued=False)
+        else:
+            self._queue.put_nowait(pending)
         return await future
 
     async def _run(self) -> None:
@@ -142,7 +151,7 @@ class MicroBatcher:
                 n_rows += len(item.rows)
             await self._score_batch(batch)
 
-    async def _score_batch(self, batch: list[_Pending]) -> None:
+    async def _score_batch(self, batch: list[_Pending], *, queued: bool = True) -> None:
         try:
             rows = batch[0].rows if len(batch) == 1 else [r for p in batch for r in p.rows]
             if self.in_thread:
@@ -158,8 +167,9 @@ class MicroBatcher:
             self.rows += len(rows)
             self._deliver(batch, scores)
         finally:
-            for _ in batch:
-                self._queue.task_done()
+            if queued:
+                for _ in batch:
+                    self._queue.task_done()
 
     def _deliver(self, batch: list[_Pending], scores: NDArray[np.float64]) -> None:
         """Answer each request of a scored batch, after storing the records it asks for."""
