@@ -6,12 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from driftwarden.core import RegistrySettings
 from driftwarden.core.errors import RegistryError
 from driftwarden.registry import ModelRegistry
 from driftwarden.serving.app import create_app
-from driftwarden.store import count_predictions, predictions_between
+from driftwarden.store import (
+    count_predictions,
+    create_store_engine,
+    predictions_between,
+    upgrade,
+)
 
 ROW = {"usage": 12.5, "plan": "basic", "account": "A1"}
 
@@ -322,6 +328,23 @@ def test_a_full_spool_is_a_503_to_retry_and_the_rows_it_kept_stay(
     kept = (settings.store.spool_dir / "predictions.jsonl").read_text()
     assert '"kept"' in kept
     assert '"refused"' not in kept
+
+
+def test_a_migration_that_failed_for_good_does_not_stop_the_shut_down_flush(
+    make_settings, registry_with_models, caplog
+):
+    settings = make_settings()
+    engine = create_store_engine(settings.store.url)
+    upgrade(engine)
+    # A store stamped with a revision this version does not know: the migration fails, and
+    # not as an outage it would retry.
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'unknown'"))
+    with TestClient(create_app(settings, registry=registry_with_models)) as http:
+        assert http.post("/v1/predict", json={**ROW, "request_id": "kept"}).status_code == 200
+    assert count_predictions(engine) == 1
+    assert "a background task of the server had failed" in caplog.text
+    engine.dispose()
 
 
 def test_error_rate_counts_server_errors_since_the_last_call():

@@ -10,7 +10,6 @@ real fields.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -210,8 +209,14 @@ def create_app(
             for task in (migrations, monitor_loop):
                 if task is not None:
                     task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
+                    try:
                         await task
+                    except asyncio.CancelledError:
+                        pass
+                    except Exception:
+                        # A migration that failed for good (not an outage, which it retries):
+                        # raised here, it would skip the flush of the logged rows below.
+                        logger.exception("a background task of the server had failed")
             await state.routing.stop()
             # A retraining in a background thread finishes its current step's writes first.
             await asyncio.to_thread(retrainer.join, _RETRAIN_JOIN_SECONDS)
