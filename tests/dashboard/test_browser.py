@@ -58,9 +58,12 @@ def _screenshots(tmp_path: Path) -> Path:
 
 
 def _wait_drawn(page, charts: int) -> None:
-    """Until the script run is over and ``charts`` Plotly charts have drawn their SVG."""
+    """Until the script run is over and ``charts`` Plotly charts have drawn their SVG.
+
+    Counted by chart, not by SVG layer: one drawn chart holds several ``svg.main-svg``."""
     page.wait_for_function(
-        "n => document.querySelectorAll('.js-plotly-plot svg.main-svg').length >= n",
+        "n => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".filter(chart => chart.querySelector('svg.main-svg')).length >= n",
         arg=charts,
         timeout=60_000,
     )
