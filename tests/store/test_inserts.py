@@ -187,46 +187,55 @@ def test_checkpoints_keep_the_wal_short_under_a_stream_of_commits(tmp_path, rest
     # Checkpoints that only copy pages beside a stream of commits never let SQLite start the WAL
     # over, so it grows with every commit; RESTART checkpoints bound it. The stream comes from a
     # thread that commits every fraction of a millisecond, as a busy server's writer connection
-    # does (no autocheckpoint), for the same time in both runs.
-    def wal_size_after_churn(name: str, pages: int) -> int:
+    # does (no autocheckpoint). Both runs make the same number of commits: on a loaded machine a
+    # run timed by the clock commits less, and its WAL stays short anyway. What is compared is the
+    # WAL's length as each checkpoint finds it, on average over the run: the file's size is only
+    # its longest moment, which one slow turn of the checkpoint thread can set.
+    commits = 3000
+
+    def wal_pages_during_churn(name: str, pages: int) -> float:
         database = tmp_path / name / "store.db"
         engine = create_store_engine(f"sqlite:///{database}")
         upgrade(engine)
         inline = InlineSqlite(engine, restart_pages=pages)
         stop = threading.Event()
+        finished = threading.Event()
 
         def commit_without_pause() -> None:
             connection = sqlite3.connect(str(database), isolation_level=None, timeout=10)
             connection.execute("PRAGMA wal_autocheckpoint=0")
-            i = 0
-            while not stop.is_set():
-                connection.execute(
-                    "INSERT INTO labels (request_id, label, received_at) VALUES (?, 1, ?)",
-                    (f"label-{i}", "2024-01-01 00:00:00.000000"),
-                )
-                i += 1
-                time.sleep(0.0002)
-            connection.close()
+            try:
+                for i in range(commits):
+                    if stop.is_set():
+                        return
+                    connection.execute(
+                        "INSERT INTO labels (request_id, label, received_at) VALUES (?, 1, ?)",
+                        (f"label-{i}", "2024-01-01 00:00:00.000000"),
+                    )
+                    time.sleep(0.0002)
+            finally:
+                connection.close()
+                finished.set()
 
         stream = threading.Thread(target=commit_without_pause)
         stream.start()
+        found: list[int] = []
         try:
-            until = time.monotonic() + 1.5
-            while time.monotonic() < until:
-                inline.checkpoint()
+            while not finished.is_set():
+                found.append(inline.checkpoint())
                 time.sleep(0.005)
         finally:
             stop.set()
-            stream.join(timeout=30)
+            stream.join(timeout=60)
             inline.close()
-        try:
-            return Path(f"{database}-wal").stat().st_size
-        finally:
             engine.dispose()
+        assert len(found) > 10  # checkpoints ran all through the stream
+        return sum(found) / len(found)
 
-    never_restarted = wal_size_after_churn("passive", 1 << 40)
-    restarted = wal_size_after_churn("restart", restart_pages)
-    assert restarted < never_restarted / 2, (restarted, never_restarted)
+    never_restarted = wal_pages_during_churn("passive", 1 << 40)
+    restarted = wal_pages_during_churn("restart", restart_pages)
+    assert restarted < 2 * restart_pages, (restarted, never_restarted)
+    assert restarted < never_restarted / 3, (restarted, never_restarted)
 
 
 def test_inline_sqlite_leaves_no_open_transaction_after_any_failure(
