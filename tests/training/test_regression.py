@@ -252,6 +252,33 @@ def test_feature_importances_take_a_metric_of_the_models_task(diabetes):
         feature_importances(result.model, features, target, metric="roc_auc")
 
 
+@pytest.mark.parametrize(
+    ("metric", "scoring"),
+    [
+        ("rmse", "neg_root_mean_squared_error"),
+        ("mae", "neg_mean_absolute_error"),
+        ("r2", "r2"),
+        ("mape", "neg_mean_absolute_percentage_error"),
+    ],
+)
+def test_regression_importances_are_scikit_learns_permutation_importances(
+    diabetes, metric, scoring
+):
+    from sklearn.inspection import permutation_importance
+
+    frame, schema, result = diabetes
+    features = schema.coerce_frame(frame)[schema.feature_names].head(150)
+    target = frame["target"].to_numpy()[:150]
+    ours = feature_importances(result.model, features, target, metric=metric, n_repeats=3, seed=2)
+    theirs = permutation_importance(
+        result.model, features, target, scoring=scoring, n_repeats=3, random_state=2
+    )
+    expected = dict(zip(features.columns, theirs.importances_mean, strict=True))
+    assert ours.keys() == expected.keys()
+    for name, value in ours.items():
+        assert value == pytest.approx(expected[name], rel=1e-9, abs=1e-12), name
+
+
 def test_check_metric_and_task_metrics_name_what_each_task_has():
     assert task_metrics("regression") == ("rmse", "mae", "r2", "mape")
     assert task_metrics("binary_classification")[0] == "roc_auc"

@@ -8,13 +8,26 @@ binary classifier, the predicted value for a regressor. :func:`predict_scores` a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from sklearn.base import is_regressor
-from sklearn.inspection import permutation_importance
+from sklearn.metrics import (
+    accuracy_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    precision_score,
+    r2_score,
+    recall_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
@@ -42,18 +55,22 @@ __all__ = [
 
 # The scikit-learn scorer measuring each metric, for permutation importance. Scorers are
 # "greater is better", so the errors are negated: the mean drop of a negated error is its rise.
-_SCORERS: Final[dict[str, str]] = {
-    "roc_auc": "roc_auc",
-    "accuracy": "accuracy",
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "f1",
-    "log_loss": "neg_log_loss",
-    "brier": "neg_brier_score",
-    "rmse": "neg_root_mean_squared_error",
-    "mae": "neg_mean_absolute_error",
-    "r2": "r2",
-    "mape": "neg_mean_absolute_percentage_error",
+# Each metric from labels and scores, as scikit-learn's scorer of that name computes it (a
+# classifier's label is the class of the larger probability, so a score above one half), and
+# whether more is better.
+_HARD_LABEL: Final = 0.5
+_SCORERS: Final[dict[str, tuple[Callable[[NDArray[Any], NDArray[np.float64]], float], bool]]] = {
+    "roc_auc": (lambda y, s: roc_auc_score(y, s), True),
+    "accuracy": (lambda y, s: accuracy_score(y, s > _HARD_LABEL), True),
+    "precision": (lambda y, s: precision_score(y, s > _HARD_LABEL, zero_division=0), True),
+    "recall": (lambda y, s: recall_score(y, s > _HARD_LABEL, zero_division=0), True),
+    "f1": (lambda y, s: f1_score(y, s > _HARD_LABEL, zero_division=0), True),
+    "log_loss": (lambda y, s: log_loss(y, s, labels=[0, 1]), False),
+    "brier": (lambda y, s: brier_score_loss(y, s, pos_label=1), False),
+    "rmse": (lambda y, s: root_mean_squared_error(y, s), False),
+    "mae": (lambda y, s: mean_absolute_error(y, s), False),
+    "r2": (lambda y, s: r2_score(y, s), True),
+    "mape": (lambda y, s: mean_absolute_percentage_error(y, s), False),
 }
 # Values of a target column shown in an error.
 _SHOWN = 5
@@ -206,7 +223,9 @@ def regression_target(target: pd.Series[Any], schema: FeatureSchema) -> NDArray[
     return values
 
 
-def predict_scores(model: Pipeline, features: pd.DataFrame) -> NDArray[np.float64]:
+def predict_scores(
+    model: Pipeline, features: pd.DataFrame | NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Each row's score: the positive class's probability, or a regressor's predicted value."""
     raw = model.predict(features) if is_regression_model(model) else model.predict_proba(features)
     if raw.ndim == 2:
@@ -295,13 +314,72 @@ def feature_importances(
     # this over ten times slower (measured: 12 s with one thread, 170 s with two, Telco, both
     # cores busy), as for fitting (ModelParams.n_threads).
     with threadpool_limits(limits=1, user_api="openmp"):
-        result = permutation_importance(
-            model,
-            features,
-            labels,
-            scoring=_SCORERS[chosen_metric],
-            n_repeats=n_repeats,
-            random_state=seed,
+        means = _permutation_importances(
+            model, features.reset_index(drop=True), labels, chosen_metric, n_repeats, seed
         )
-    means = dict(zip(features.columns, result.importances_mean.tolist(), strict=True))
     return dict(sorted(means.items(), key=lambda item: -item[1]))
+
+
+def _permutation_importances(
+    model: Pipeline, features: pd.DataFrame, labels: NDArray[Any], metric: str,
+    n_repeats: int, seed: int,
+) -> dict[str, float]:  # fmt: skip
+    """:func:`sklearn.inspection.permutation_importance`'s figures, from one call of the model
+    per feature instead of one per feature and repeat, and one encoding of the rows.
+
+    The shuffles are scikit-learn's own (one seed drawn from ``seed``, the same sequence of
+    cumulative shuffles for every column), so the figures are the same; a test holds them to it.
+    What differs is the cost. A pipeline pays a fixed price per call (checks, its column
+    transformer's encoders) that on a holdout of a few thousand rows is much of the work, so the
+    ``n_repeats`` shuffled copies of the rows are stacked and scored together. And where the
+    pipeline's steps before the model turn each feature into one column of the same name (the
+    pipelines :func:`~driftwarden.training.build_pipeline` makes), the rows are encoded once and
+    the encoded column is shuffled: the encoding works row by row, so that is the same as
+    encoding the shuffled rows.
+    """
+    score_of, higher_is_better = _SCORERS[metric]
+    n = len(features)
+    baseline = score_of(labels, predict_scores(model, features))
+    random_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
+    encoded = _encoded_columns(model, features)
+    means: dict[str, float] = {}
+    for name in features.columns:
+        shuffles = np.random.RandomState(random_seed)
+        order = np.arange(n)
+        orders: list[NDArray[np.int64]] = []
+        for _ in range(n_repeats):
+            shuffles.shuffle(order)
+            # scikit-learn shuffles the already shuffled column: compose the orders.
+            orders.append(order.copy() if not orders else orders[-1][order])
+        rows = np.concatenate(orders)
+        if encoded is None:
+            stacked = pd.concat([features] * n_repeats, ignore_index=True)
+            stacked[name] = features[name].iloc[rows].reset_index(drop=True)
+            scores = predict_scores(model, stacked)
+        else:
+            matrix, columns = encoded
+            tiled = np.tile(matrix, (n_repeats, 1))
+            tiled[:, columns[name]] = matrix[rows, columns[name]]
+            scores = predict_scores(model[-1], tiled)
+        drops = [score_of(labels, scores[i * n : (i + 1) * n]) for i in range(n_repeats)]
+        losses = [baseline - d if higher_is_better else d - baseline for d in drops]
+        means[name] = float(np.mean(losses))
+    return means
+
+
+def _encoded_columns(
+    model: Pipeline, features: pd.DataFrame
+) -> tuple[NDArray[np.float64], dict[str, int]] | None:
+    """The rows as the model's final step sees them, and each feature's column there; None
+    where the steps before it do not map features one to one onto named columns."""
+    if not isinstance(model, Pipeline) or len(model.steps) < 2:
+        return None
+    head = model[:-1]
+    try:
+        names = [str(name) for name in head.get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError):  # a step that cannot name its output
+        return None
+    if sorted(names) != sorted(map(str, features.columns)):
+        return None
+    matrix = np.asarray(head.transform(features), dtype=np.float64)
+    return matrix, {name: index for index, name in enumerate(names)}
