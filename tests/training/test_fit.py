@@ -372,6 +372,16 @@ def test_importances_of_any_pipeline_or_estimator_are_scikit_learns():
         assert next(iter(ours)) == "x"
 
 
+def test_importances_by_auc_of_one_class_are_undefined(telco, telco_result):
+    from driftwarden.training import feature_importances
+
+    frame, schema = telco
+    data = schema.coerce_frame(frame[schema.feature_names].head(50))
+    importances = feature_importances(telco_result.model, data, np.zeros(50, dtype=int))
+    assert importances.keys() == set(schema.feature_names)
+    assert all(np.isnan(value) for value in importances.values())
+
+
 def test_importances_on_a_large_holdout_use_a_seeded_sample(telco, telco_result):
     from driftwarden.training import feature_importances
     from driftwarden.training.evaluate import binary_labels

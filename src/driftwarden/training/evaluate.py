@@ -14,6 +14,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.stats import rankdata
 from sklearn.base import is_regressor
 from sklearn.metrics import (
     accuracy_score,
@@ -25,7 +26,6 @@ from sklearn.metrics import (
     precision_score,
     r2_score,
     recall_score,
-    roc_auc_score,
     root_mean_squared_error,
 )
 from sklearn.pipeline import Pipeline
@@ -60,7 +60,7 @@ __all__ = [
 # whether more is better.
 _HARD_LABEL: Final = 0.5
 _SCORERS: Final[dict[str, tuple[Callable[[NDArray[Any], NDArray[np.float64]], float], bool]]] = {
-    "roc_auc": (lambda y, s: roc_auc_score(y, s), True),
+    "roc_auc": (lambda y, s: _roc_auc(y, s), True),
     "accuracy": (lambda y, s: accuracy_score(y, s > _HARD_LABEL), True),
     "precision": (lambda y, s: precision_score(y, s > _HARD_LABEL, zero_division=0), True),
     "recall": (lambda y, s: recall_score(y, s > _HARD_LABEL, zero_division=0), True),
@@ -72,6 +72,22 @@ _SCORERS: Final[dict[str, tuple[Callable[[NDArray[Any], NDArray[np.float64]], fl
     "r2": (lambda y, s: r2_score(y, s), True),
     "mape": (lambda y, s: mean_absolute_percentage_error(y, s), False),
 }
+
+
+def _roc_auc(labels: NDArray[Any], scores: NDArray[np.float64]) -> float:
+    """``roc_auc_score`` by the Mann–Whitney rank sum: the same figure, without the checks that
+    cost more than the sum on a holdout of a few thousand rows, asked for a hundred times."""
+    positive = np.asarray(labels) == 1
+    n_positive = int(positive.sum())
+    n_negative = len(positive) - n_positive
+    if n_positive == 0 or n_negative == 0:
+        return float("nan")  # undefined, as scikit-learn says (with a warning)
+    ranks = rankdata(scores)
+    return (float(ranks[positive].sum()) - n_positive * (n_positive + 1) / 2) / (
+        n_positive * n_negative
+    )
+
+
 # Values of a target column shown in an error.
 _SHOWN = 5
 
