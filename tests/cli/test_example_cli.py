@@ -143,3 +143,6 @@ def test_the_house_example_trains_and_serves_with_the_readme_commands(workdir, c
                   for p, y in zip(predictions, houses["price"], strict=True)]  # fmt: skip
         recorded = http.post("/v1/feedback", json={"labels": labels})
         assert recorded.json()["recorded"] == 3
+    capsys.readouterr()
+    assert main(["monitor", "--once"]) == 0
+    assert "3 labelled, too few for realised performance" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """`driftwarden monitor --once` and `driftwarden alerts` on a real store and MLflow registry."""
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,7 +11,13 @@ import pytest
 from driftwarden.cli import main
 from driftwarden.core import load_settings
 from driftwarden.registry import ModelRegistry
-from driftwarden.store import PredictionRow, create_store_engine, insert_rows, upgrade
+from driftwarden.store import (
+    PredictionRow,
+    create_store_engine,
+    insert_rows,
+    record_labels,
+    upgrade,
+)
 
 
 @pytest.fixture
@@ -92,11 +99,18 @@ def test_cli_monitor_once_prints_a_readable_summary(trained_workdir, capsys):
     _, frame = trained_workdir
     end = datetime(2024, 5, 1, 12, tzinfo=UTC)
     _log(frame.iloc[:400], end=end)
+    engine = create_store_engine(load_settings().store.url)
+    churned = (frame["left"].iloc[:400] == "yes").astype(int)
+    record_labels(engine, {f"r12-{i}": int(y) for i, y in enumerate(churned)}, received_at=end)
+    engine.dispose()
     capsys.readouterr()
     assert main(["monitor", "--once", "--end", end.isoformat()]) == 0
     out = capsys.readouterr().out
     assert "400 predictions" in out
     assert "version 1: 400 rows, drift ok" in out
+    realised = re.search(r"400 labelled, realised roc_auc (\S+)\n", out)
+    assert realised is not None, out
+    assert 0.6 < float(realised.group(1)) < 1.0
     assert "alerts: 0 opened" in out
     assert main(["alerts", "list"]) == 0
     assert capsys.readouterr().out == "no alerts\n"
@@ -114,3 +128,21 @@ def test_cli_monitor_once_prints_a_readable_summary(trained_workdir, capsys):
 def test_cli_monitor_and_alerts_refuse_bad_input(trained_workdir, capsys, argv, message):
     assert main(argv) == 1
     assert message in capsys.readouterr().err
+
+
+def test_monitor_deploy_needs_a_prefect_server_and_an_interval(tmp_path, capsys, monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from driftwarden.core import ConfigError
+    from driftwarden.retraining.deploy import deploy_monitor
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    assert main(["monitor", "deploy", "--pool", "p"]) == 1
+    assert "set PREFECT_API_URL" in capsys.readouterr().err
+    # Refused before the server is asked anything: nothing listens there.
+    with (
+        temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}),
+        pytest.raises(ConfigError, match="interval must be positive, got 0:00:00"),
+    ):
+        deploy_monitor("p", timedelta(0))

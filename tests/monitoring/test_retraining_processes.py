@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +31,9 @@ from driftwarden.store import (
     create_store_engine,
     get_retrain_run,
     insert_rows,
+    lease_holder,
     list_retrain_runs,
+    list_runs,
     record_labels,
     upgrade,
 )
@@ -113,6 +116,8 @@ def prefect_server(tmp_path):
         "PREFECT_HOME": str(tmp_path / "prefect-server"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_UI_ENABLED": "false",
+        # Runs start only when a test asks: scheduled ones would race the worker's one poll.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
     }
     env.pop("PREFECT_API_URL", None)
     log = (tmp_path / "prefect-server.log").open("wb")
@@ -138,6 +143,30 @@ def prefect_server(tmp_path):
         log.close()
 
 
+def _run_worker_once(pool: str, prefect_server: str, tmp_path: Path) -> str:
+    """Run a process worker of ``pool`` until the runs it finds at its first poll end; its
+    log."""
+    worker_env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_server,
+        "PREFECT_HOME": str(tmp_path / "prefect-worker"),
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+    }
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process",
+             "--run-once", "--install-policy", "never"],
+            env=worker_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            worker.wait(240)
+        finally:
+            _stop(worker)
+    return log.read_text("utf-8", errors="replace")
+
+
 def test_the_same_flow_runs_as_a_deployment_on_a_work_pool(project, prefect_server, tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -157,26 +186,9 @@ def test_the_same_flow_runs_as_a_deployment_on_a_work_pool(project, prefect_serv
         submitted = retrainer.request("manual", "on the pool")
     assert submitted["status"] == "running"
     assert submitted["flow_run_id"]
-    worker_env = {
-        **os.environ,
-        "PREFECT_API_URL": prefect_server,
-        "PREFECT_HOME": str(tmp_path / "prefect-worker"),
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-    }
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [str(BIN / "prefect"), "worker", "start", "--pool", "driftwarden-test", "--type",
-             "process", "--run-once", "--install-policy", "never"],
-            env=worker_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        try:
-            worker.wait(240)
-        finally:
-            _stop(worker)
+    log = _run_worker_once("driftwarden-test", prefect_server, tmp_path)
     run = get_retrain_run(engine, submitted["id"])
-    assert run["status"] == "succeeded", (run, log.read_text()[-3000:])
+    assert run["status"] == "succeeded", (run, log[-3000:])
     assert run["flow_run_id"] == submitted["flow_run_id"]
     assert [s["step"] for s in run["steps"]][-1] == "start_ab_test"
     assert ModelRegistry(settings.registry).alias_version("challenger") == run["candidate_version"]
@@ -218,3 +230,41 @@ def test_a_retraining_killed_mid_way_leaves_the_champion_and_is_failed_later(pro
     assert killed["status"] == "failed"
     assert "the process running it stopped" in killed["error"]
     assert np.isin(["decide", "fetch_data"], [s["step"] for s in killed["steps"]]).all()
+
+
+def test_the_monitor_runs_as_a_scheduled_deployment_on_a_work_pool(
+    project, prefect_server, tmp_path, capsys
+):
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from driftwarden.cli import main
+
+    path, _, engine = project
+    # The pass alone: its retraining policy is what the in-process tests cover.
+    config = tomllib.loads(path.read_text())
+    config["retraining"]["policy"] = {"enabled": False}
+    config["monitor"] = {"window": "PT2H", "interval": "PT5M"}
+    path.write_text(tomli_w.dumps(config))
+    assert list_runs(engine, "churn") == []
+    with temporary_settings(updates={PREFECT_API_URL: prefect_server}):
+        command = ["--config", str(path), "monitor", "deploy", "--pool", "driftwarden-monitor-test"]
+        assert main(command) == 0
+        name = "driftwarden-monitor/driftwarden"
+        assert f"deployed {name} on work pool 'driftwarden-monitor-test'" in capsys.readouterr().out
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(name)
+            [schedule] = deployment.schedules
+            assert schedule.schedule.interval == timedelta(minutes=5)
+            assert deployment.parameters == {"settings_file": str(path.resolve())}
+            flow_run = run_deployment(name=name, timeout=0)
+            log = _run_worker_once("driftwarden-monitor-test", prefect_server, tmp_path)
+            finished = client.read_flow_run(flow_run.id)
+            assert finished.state is not None
+            assert finished.state.is_completed(), log[-3000:]
+    [run] = list_runs(engine, "churn")
+    assert run["status"] == "ok"
+    assert run["n_rows"] == 600
+    # The pass gave the monitor's lease back for the next one.
+    assert lease_holder(engine, "monitor:churn", now=datetime.now(UTC)) is None

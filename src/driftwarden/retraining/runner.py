@@ -20,11 +20,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from driftwarden.core import Clock, Settings
+from driftwarden.core import Clock, Settings, SystemClock
+from driftwarden.monitoring import Monitor
 from driftwarden.registry import ModelRegistry
 from driftwarden.retraining.steps import RetrainContext
 from driftwarden.store import (
     begin_retrain_run,
+    create_store_engine,
     fail_stale_retrain_runs,
     get_retrain_run,
     last_finished_retrain_run,
@@ -33,9 +35,10 @@ from driftwarden.store import (
     running_ab_test,
     running_retrain_run,
     update_retrain_run,
+    upgrade,
 )
 
-__all__ = ["Retrainer"]
+__all__ = ["Retrainer", "build_monitor"]
 
 logger = logging.getLogger(__name__)
 
@@ -237,3 +240,36 @@ class Retrainer:
             )
             raise
         update_retrain_run(self.engine, run_id, {"flow_run_id": flow_run_id})
+
+
+def build_monitor(
+    settings: Settings,
+    settings_file: Path | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> Monitor:
+    """The monitor of the settings' store (migrated first) and registry, on the system clock;
+    a retraining its policy asks for goes through a :class:`Retrainer` (in this process, or to
+    ``retraining.deployment``) before the run returns.
+
+    What ``driftwarden monitor`` and the monitor's Prefect flow run; ``driftwarden serve`` builds
+    its own, sharing the API's store and registry.
+    """
+    engine = create_store_engine(
+        settings.store.url, connect_timeout=settings.store.connect_timeout_seconds
+    )
+    upgrade(engine)
+    clock = SystemClock()
+    registry = ModelRegistry(settings.registry, clock=clock, home=settings.home)
+    retrainer = Retrainer(
+        settings, engine, registry, clock, settings_file=settings_file, progress=progress
+    )
+    return Monitor(
+        settings,
+        engine,
+        registry,
+        clock,
+        on_retrain=lambda request: retrainer.request(
+            request.trigger, request.reason, request.evidence
+        ),
+    )

@@ -1,9 +1,11 @@
-"""``driftwarden monitor [--once]``: run the monitor over the latest window, once or on a schedule.
+"""``driftwarden monitor [--once | deploy]``: run the monitor over the latest window, once or on
+a schedule, or deploy it to Prefect.
 
-``--once`` is the form a scheduler (cron, a Prefect deployment, a Kubernetes CronJob) runs: one
-window, the alert rules, the notifications, then exit. Without it the monitor repeats every
-``monitor.interval`` until interrupted (``driftwarden serve`` already runs this loop inside the
-API unless ``serving.run_monitor`` is off).
+``--once`` is the form a scheduler (cron, a Kubernetes CronJob) runs: one window, the alert
+rules, the notifications, then exit. Without it the monitor repeats every ``monitor.interval``
+until interrupted (``driftwarden serve`` already runs this loop inside the API unless
+``serving.run_monitor`` is off). ``deploy`` registers the pass as a Prefect deployment on a work
+pool, scheduled every ``monitor.interval`` (:mod:`driftwarden.retraining.monitor_flow`).
 """
 
 from __future__ import annotations
@@ -15,14 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from driftwarden import retraining
 from driftwarden.cli.commands._shared import Progress
 from driftwarden.cli.commands.retrain import settings_file
-from driftwarden.core import Settings, SystemClock
+from driftwarden.core import Settings
 from driftwarden.core.errors import ConfigError
 from driftwarden.monitoring import Monitor, MonitorReport
-from driftwarden.registry import ModelRegistry
-from driftwarden.retraining import Retrainer
-from driftwarden.store import create_store_engine, upgrade
 
 __all__ = ["add_parser", "build_monitor", "run"]
 
@@ -41,30 +41,22 @@ def add_parser(verbs: Any) -> None:
         help="end of the window (ISO 8601 with a zone; default: now), with --once",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    deploy = actions.add_parser(
+        "deploy",
+        help="register the monitor's pass as a Prefect deployment on a work pool, run every "
+        "monitor.interval (PREFECT_API_URL)",
+    )
+    deploy.add_argument("--pool", required=True, help="the process work pool (created if new)")
+    deploy.add_argument("--name", default="driftwarden", help="the deployment's name")
     parser.set_defaults(run=run)
 
 
 def build_monitor(settings: Settings, settings_file: Path | None = None) -> Monitor:
     """The monitor of the settings' store and registry (the store is migrated first); a
-    retraining its policy asks for runs before the run returns."""
-    engine = create_store_engine(
-        settings.store.url, connect_timeout=settings.store.connect_timeout_seconds
-    )
-    upgrade(engine)
-    clock = SystemClock()
-    registry = ModelRegistry(settings.registry, clock=clock, home=settings.home)
-    retrainer = Retrainer(
-        settings, engine, registry, clock, settings_file=settings_file, progress=Progress()
-    )
-    return Monitor(
-        settings,
-        engine,
-        registry,
-        clock,
-        on_retrain=lambda request: retrainer.request(
-            request.trigger, request.reason, request.evidence
-        ),
-    )
+    retraining its policy asks for runs before the run returns, with progress on standard
+    error."""
+    return retraining.build_monitor(settings, settings_file, progress=Progress())
 
 
 def _end(text: str | None) -> datetime | None:
@@ -88,11 +80,15 @@ def _print(report: MonitorReport) -> None:
     )
     for r in outcome.results:
         drifted = r.report.drifted_features
-        realised = "-" if r.performance is None else f"{r.performance.get('roc_auc')}"
+        if r.performance is None:
+            realised = "too few for realised performance"
+        else:
+            # The headline metric of the version's task: AUC for a classifier, RMSE otherwise.
+            headline = "rmse" if "rmse" in r.performance else "roc_auc"
+            realised = f"realised {headline} {r.performance.get(headline)}"
         print(
             f"  version {r.model_version}: {r.n_rows} rows, drift {r.severity}, drifted: "
-            f"{', '.join(drifted) or 'none'}; {r.n_labelled} labelled, realised roc_auc "
-            f"{realised}"
+            f"{', '.join(drifted) or 'none'}; {r.n_labelled} labelled, {realised}"
         )
     for check in report.firing:
         print(f"  {check.severity.upper():<8} {check.rule}: {check.message}")
@@ -112,7 +108,20 @@ def _print(report: MonitorReport) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run once, or loop until interrupted."""
+    """Run once, loop until interrupted, or deploy the pass to Prefect."""
+    if args.action == "deploy":
+        from driftwarden.retraining.deploy import deploy_monitor
+
+        interval = settings.monitor.interval
+        name = deploy_monitor(
+            args.pool, interval, name=args.name, settings_file=settings_file(args)
+        )
+        print(
+            f"deployed {name} on work pool {args.pool!r}, every {interval}; start a worker "
+            f"(prefect worker start --pool {args.pool}) and set serving.run_monitor = false "
+            "so that the API does not run the monitor too"
+        )
+        return 0
     monitor = build_monitor(settings, settings_file(args))
     if not args.once:
         if args.end is not None:
