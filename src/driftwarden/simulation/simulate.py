@@ -257,6 +257,7 @@ def _run(
     target = schema.target
     assert target is not None
     day_rows, day_times = pd.DataFrame(), pd.Series(dtype="datetime64[ns, UTC]")
+    day_frozen = np.empty(0)
     for index in range(steps):
         step_start = options.start + index * options.step
         day, within = divmod(index, per_day)
@@ -265,6 +266,10 @@ def _run(
             # the classes needs both in the rows it is given, which an hour of a small rate
             # may not have.
             day_rows, day_times = _day_of_traffic(generator, scenario, options, day)
+            # The frozen model never changes: its scores of the whole day, in one call.
+            day_frozen = predict_scores(
+                frozen, schema.coerce_frame(day_rows[list(schema.feature_names)])
+            )
         # Exactly `rate` a day, spread as evenly as whole rows allow.
         first = within * options.rate // per_day
         n = (within + 1) * options.rate // per_day - first
@@ -274,10 +279,7 @@ def _run(
             truth = true_labels(rows, schema)
             features = rows.drop(columns=[target])
             _score(client, clock, features, truth, times, day, served, pending, options)
-            frozen_scores = predict_scores(
-                frozen, schema.coerce_frame(features[schema.feature_names])
-            )
-            served.frozen.append(frozen_scores)
+            served.frozen.append(day_frozen[first : first + n])
         clock.set(step_start + options.step)
         _send_labels(client, pending, clock.now())
         if (index + 1) % monitor_every == 0:
