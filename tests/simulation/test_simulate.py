@@ -122,3 +122,16 @@ def test_every_scenarios_summary_figures_are_reproducible_under_a_seed(tmp_path)
     # Equality covers each injection's figures; most of the drifts were caught.
     detected = [i["detected_at"] is not None for i in first["injections"]]
     assert sum(detected) >= 3, first["injections"]
+
+
+def test_a_simulation_keeps_its_state_apart_and_applies_no_latency_guardrail(tmp_path):
+    from driftwarden.simulation.simulate import simulation_settings
+
+    options = SimulationOptions(scenarios=("none",), days=2, rate=100)
+    user = settings_for(tmp_path, ab_test={"share": 0.3, "max_latency_ratio": 1.2})
+    settings = simulation_settings(user, tmp_path / "run", options)
+    assert settings.store.url == f"sqlite:///{(tmp_path / 'run' / 'driftwarden.db').as_posix()}"
+    assert (settings.ab_test.share, settings.ab_test.max_latency_ratio) == (0.3, 1.2)
+    # Every arm answers in the one process: its latencies are the machine's, so no arm may
+    # reach the rows the guardrail needs before it compares them.
+    assert settings.ab_test.latency_min_rows > options.days * options.rate

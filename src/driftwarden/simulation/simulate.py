@@ -158,7 +158,8 @@ def base_data(settings: Settings) -> tuple[pd.DataFrame, FeatureSchema]:
 
 def simulation_settings(settings: Settings, folder: Path, options: SimulationOptions) -> Settings:
     """The user's settings, with every piece of state moved into ``folder`` (a simulation never
-    touches the real store or registry) and the monitor on the simulation's schedule."""
+    touches the real store or registry), the monitor on the simulation's schedule, and no A/B
+    latency guardrail (the latencies of a simulation are the machine's, not the models')."""
     folder = folder.resolve()
     return load_settings(
         None,
@@ -181,6 +182,14 @@ def simulation_settings(settings: Settings, folder: Path, options: SimulationOpt
                 **settings.monitor.model_dump(mode="python", exclude_unset=True),
                 "window": options.window,
                 "interval": options.monitor_every,
+            },
+            # The latency guardrail compares wall-clock p99s, which in a simulation measure the
+            # machine (every arm answers in this one process, at whatever else runs beside it),
+            # not the models: on a busy machine one slow turn of the challenger's arm rejected a
+            # better model, and the same seed gave another run. No arm reaches this many rows.
+            "ab_test": {
+                **settings.ab_test.model_dump(mode="python", exclude_unset=True),
+                "latency_min_rows": options.days * options.rate + 1,
             },
         },
     )  # fmt: skip
