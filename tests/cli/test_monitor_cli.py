@@ -146,3 +146,29 @@ def test_monitor_deploy_needs_a_prefect_server_and_an_interval(tmp_path, capsys,
         pytest.raises(ConfigError, match="interval must be positive, got 0:00:00"),
     ):
         deploy_monitor("p", timedelta(0))
+
+
+def test_the_monitor_flow_runs_a_pass_or_stands_by_for_the_lease_holder(trained_workdir):
+    # The flow's body, in this process (a worker runs the same in a process of its own:
+    # tests/monitoring/test_retraining_processes.py).
+    from driftwarden.retraining.monitor_flow import monitor_flow
+    from driftwarden.store import acquire_lease, lease_holder, release_lease
+
+    folder, frame = trained_workdir
+    now = datetime.now(UTC)
+    _log(frame.iloc[:300], end=now)
+    engine = create_store_engine(load_settings().store.url)
+    upgrade(engine)
+    lease = "monitor:driftwarden"
+    assert acquire_lease(engine, lease, "elsewhere", ttl=timedelta(minutes=5), now=now)
+    settings_file = str(folder / "driftwarden.toml")
+    assert monitor_flow.fn(settings_file) == {"status": "standby", "holder": "elsewhere"}
+    release_lease(engine, lease, "elsewhere", now=datetime.now(UTC))
+    found = monitor_flow.fn(settings_file)
+    start = datetime.fromisoformat(found["window_start"])
+    logged = [now - timedelta(hours=1) + i * timedelta(hours=1) / 300 for i in range(300)]
+    assert (found["status"], found["n_rows"]) == ("ok", sum(t >= start for t in logged))
+    assert found["n_rows"] >= 250
+    assert found["results"][0]["model_version"] == 1
+    assert lease_holder(engine, lease, now=datetime.now(UTC)) is None
+    engine.dispose()

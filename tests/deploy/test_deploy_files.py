@@ -39,7 +39,7 @@ from driftwarden.core import Settings
 from driftwarden.core.offline import offline_defaults
 from driftwarden.registry.mlflow_registry import _artifact_location
 from driftwarden.retraining.deploy import FLOW_NAME
-from driftwarden.serving.metrics import ServerMetrics
+from driftwarden.serving.metrics import MONITOR_GAUGES, ServerMetrics
 from driftwarden.store import create_store_engine
 
 REPO = Path(__file__).resolve().parents[2]
@@ -708,6 +708,10 @@ def exposed() -> dict[str, tuple[str, str, set[str]]]:
             found[family.name + suffix] = (family.name, family.type, labels | extra)
     # Everything the registry collects was found through the wrappers.
     assert {f.name for f in metrics.registry.collect()} <= {v[0] for v in found.values()}
+    # The monitor's figures, read from the store when scraped.
+    for name, _, labels in MONITOR_GAUGES:
+        found[name] = (name, "gauge", set(labels))
+    assert {f.name for f in metrics.monitor_figures.describe()} == {g[0] for g in MONITOR_GAUGES}
     return found
 
 

@@ -130,3 +130,47 @@ def test_metrics_expose_drift_scores_alert_counts_and_run_durations(drifted):
     assert runs["ok"] == 2
     phases = {s.labels["phase"] for s in families["driftwarden_monitor_run_seconds"].samples}
     assert phases == {"read", "statistics", "total"}
+
+
+_MONITOR_FAMILIES = (
+    "driftwarden_feature_drift", "driftwarden_prediction_drift",
+    "driftwarden_drifted_features_share", "driftwarden_monitor_window_rows",
+    "driftwarden_monitor_run_seconds", "driftwarden_alerts_open",
+)  # fmt: skip
+
+
+def _monitor_samples(text: str) -> dict[str, set[tuple[tuple[tuple[str, str], ...], float]]]:
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    return {
+        name: {(tuple(sorted(s.labels.items())), s.value) for s in families[name].samples}
+        for name in _MONITOR_FAMILIES
+    }
+
+
+def test_a_server_that_ran_no_pass_shows_the_latest_passs_figures(drifted, registry):
+    # Another replica (or worker) on the same store: the pass ran elsewhere, and its figures
+    # are on this server's /metrics too, read from the store.
+    from fastapi.testclient import TestClient
+
+    from driftwarden.core import SimulatedClock
+    from driftwarden.serving.app import create_app
+
+    served, _, shifted = drifted
+    settings = served.app.state.serving.settings
+    quiet = settings.model_copy(
+        update={"serving": settings.serving.model_copy(update={"run_monitor": False})}
+    )
+    with TestClient(
+        create_app(quiet, registry=registry, clock=SimulatedClock(served.clock.now()))
+    ) as other:
+        text = other.get("/metrics").text
+    mine = _monitor_samples(served.http.get("/metrics").text)
+    theirs = _monitor_samples(text)
+    assert theirs == mine
+    rows = dict(theirs["driftwarden_monitor_window_rows"])
+    assert rows == {(("version", "1"),): float(shifted["n_rows"])}
+    assert (("severity", "critical"),) in dict(theirs["driftwarden_alerts_open"])
+    assert dict(theirs["driftwarden_alerts_open"])[(("severity", "critical"),)] >= 1
+    # It counts no pass of its own.
+    runs = {f.name: f for f in text_string_to_metric_families(text)}["driftwarden_monitor_runs"]
+    assert [s for s in runs.samples if s.name.endswith("_total")] == []

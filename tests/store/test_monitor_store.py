@@ -17,6 +17,7 @@ from driftwarden.store import (
     insert_alert,
     insert_rows,
     labelled_scores,
+    latest_figures,
     list_alerts,
     list_runs,
     load_state,
@@ -217,18 +218,48 @@ def test_state_is_written_replaced_and_deleted(migrated):
     assert load_state(migrated, "other:") == {"other:a": "x"}
 
 
+def test_latest_figures_are_the_newest_ok_runs_and_the_open_alerts(migrated):
+    assert latest_figures(migrated, "churn") is None
+    ends = [START + timedelta(hours=h) for h in (1, 2)]
+    report = {"features": {}, "prediction": {"method": "psi", "statistic": 0.3}}
+    drifted = {**_result(ends[1]), "share_drifted": 0.5, "n_rows": 7, "report": report}
+    features = [_feature(ends[1], "a"), {**_feature(ends[1], "b"), "statistic": None}]
+    save_run(migrated, _run(ends[1]), [_result(ends[1], 2), drifted], [[], features])
+    # Stored later, but of an earlier window, and a newer failed run: neither is the latest.
+    save_run(migrated, _run(ends[0]), [_result(ends[0])], [[_feature(ends[0], "z")]])
+    save_run(migrated, _run(ends[1] + MINUTE, "failed"), [], [])
+    for key, severity, status in (("a", "critical", "open"), ("b", "critical", "acknowledged"),
+                                  ("c", "warning", "open"), ("d", "info", "resolved")):  # fmt: skip
+        _alert(migrated, f"drift|{key}", severity, status, START)
+    _alert(migrated, "drift|e", "warning", "open", START, model="other")
+    figures = latest_figures(migrated, "churn")
+    assert figures is not None
+    assert figures["duration_seconds"] == 0.2
+    assert [r["model_version"] for r in figures["results"]] == [1, 2]
+    one, two = figures["results"]
+    assert (one["n_rows"], one["share_drifted"]) == (7, 0.5)
+    assert one["prediction"] == {"method": "psi", "statistic": 0.3}
+    assert one["features"] == [{"feature": "a", "method": "psi", "statistic": 0.01}]
+    assert (two["prediction"], two["features"]) == (None, [])
+    assert figures["alerts_open"] == {"critical": 2, "warning": 1}
+
+
+def _alert(migrated, key, severity, status, opened, model="churn"):
+    values = {
+        "key": key, "model_name": model, "rule": key.split("|")[0], "subject": "",
+        "severity": severity, "status": status, "title": "t", "message": "m",
+        "value": None, "threshold": None, "model_version": 1, "evidence": {},
+        "opened_at": opened, "last_seen_at": opened, "acknowledged_at": None,
+        "acknowledged_by": None, "resolved_at": None, "muted_until": None,
+        "notified_at": None, "notified_severity": None, "clear_runs": 0,
+    }  # fmt: skip
+    event = {"at": opened, "kind": "opened", "severity": severity, "detail": {}}
+    return insert_alert(migrated, values, event)
+
+
 def test_alerts_filter_by_every_field(migrated):
     def alert(key, severity, status, opened):
-        values = {
-            "key": key, "model_name": "churn", "rule": key.split("|")[0], "subject": "",
-            "severity": severity, "status": status, "title": "t", "message": "m",
-            "value": None, "threshold": None, "model_version": 1, "evidence": {},
-            "opened_at": opened, "last_seen_at": opened, "acknowledged_at": None,
-            "acknowledged_by": None, "resolved_at": None, "muted_until": None,
-            "notified_at": None, "notified_severity": None, "clear_runs": 0,
-        }  # fmt: skip
-        event = {"at": opened, "kind": "opened", "severity": severity, "detail": {}}
-        return insert_alert(migrated, values, event)
+        return _alert(migrated, key, severity, status, opened)
 
     first = alert("drift|1", "warning", "resolved", START)
     second = alert("drift|2", "critical", "open", START + MINUTE)

@@ -45,7 +45,7 @@ from driftwarden.serving.routes import (
 )
 from driftwarden.serving.shared_routing import SharedRouting
 from driftwarden.serving.state import ServingState
-from driftwarden.store import PredictionWriter, create_store_engine, upgrade
+from driftwarden.store import PredictionWriter, create_store_engine, latest_figures, upgrade
 
 __all__ = ["create_app"]
 
@@ -146,6 +146,8 @@ def create_app(
         commit=writer.submit if settings.serving.log_predictions else None,
     )
     metrics = ServerMetrics()
+    model_name = registry.name
+    metrics.monitor_figures.read_from(lambda: latest_figures(engine, model_name))
     retrainer = Retrainer(settings, engine, registry, clock, settings_file=settings_file)
     monitor = Monitor(
         settings,

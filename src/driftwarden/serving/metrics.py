@@ -8,19 +8,24 @@ them. So that every scrape shows the whole server, the workers use the client's 
 mode (``PROMETHEUS_MULTIPROC_DIR``, set by ``serve``): each process writes its values to files
 there and ``/metrics`` adds them up. Per-worker labels would not do: a scrape would see only the
 worker that answered it. Counters and histograms are summed; the gauges of the moment (requests
-in flight, queue depth, spool rows) are summed over live processes; what the monitor measured is
-the latest value written, since one process at a time runs the monitor. Model info is the
-answering process's (every worker loads the same aliases).
+in flight, queue depth, spool rows) are summed over live processes. Model info is the answering
+process's (every worker loads the same aliases). What the latest monitor pass measured (drift
+statistics, window rows, run durations, open alerts) is read from the store when scraped
+(:class:`StoredMonitorFigures`), so every worker and replica shows the same figures whichever
+process ran the pass, a Prefect worker included.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -31,12 +36,14 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
 if TYPE_CHECKING:
     from driftwarden.monitoring import MonitorReport
 
-__all__ = ["ServerMetrics", "multiprocess_dir"]
+__all__ = ["MONITOR_GAUGES", "ServerMetrics", "StoredMonitorFigures", "multiprocess_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +65,111 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # pragma: no cover - another user's process
         return True
     return True
+
+
+#: The monitor's figures: (name, help, labels), all gauges.
+MONITOR_GAUGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("driftwarden_feature_drift", "Drift statistic of each feature in the latest monitor run, "
+     "by model version and the feature's deciding method (PSI unless configured).",
+     ("version", "feature", "method")),
+    ("driftwarden_prediction_drift", "Drift statistic of the model's scores in the latest "
+     "monitor run, by version.", ("version", "method")),
+    ("driftwarden_drifted_features_share", "Share of features at warning or critical in the "
+     "latest monitor run, by version.", ("version",)),
+    ("driftwarden_monitor_window_rows", "Predictions in the latest monitor window, by version.",
+     ("version",)),
+    ("driftwarden_monitor_run_seconds", "Duration of the latest monitor run, by phase (read, "
+     "statistics, total).", ("phase",)),
+    ("driftwarden_alerts_open", "Alerts not resolved (open or acknowledged), by severity.",
+     ("severity",)),
+)  # fmt: skip
+
+
+class StoredMonitorFigures(Collector):
+    """The figures of the latest successful monitor pass, read from the store when scraped.
+
+    Whichever process ran the pass (this one, another worker or replica, a Prefect worker, a
+    ``monitor --once`` from cron), every server shows the same figures, and none shows figures
+    a newer pass replaced. A read is kept for ``max_age`` seconds, so scrapes from several
+    Prometheus servers cost one query; a pass of this process's own expires it. A store that
+    cannot be read leaves the last figures read (logged once), and is asked again after
+    ``retry_after`` seconds; a server whose store was never read exports the families with no
+    samples.
+    """
+
+    def __init__(self, max_age: float = 5.0, retry_after: float = 30.0) -> None:
+        self.max_age = max_age
+        self.retry_after = retry_after
+        self._read: Callable[[], Mapping[str, Any] | None] | None = None
+        self._figures: Mapping[str, Any] | None = None
+        self._read_at = -math.inf
+        self._failing = False
+        self._lock = threading.Lock()
+
+    def read_from(self, read: Callable[[], Mapping[str, Any] | None]) -> None:
+        """Read the figures with ``read`` (for example :func:`driftwarden.store.latest_figures`
+        of the served model) from now on."""
+        with self._lock:
+            self._read, self._figures, self._read_at = read, None, -math.inf
+
+    def expire(self) -> None:
+        """Read again at the next scrape."""
+        self._read_at = -math.inf
+
+    def describe(self) -> list[Metric]:
+        """The families, without samples (no store read at registration)."""
+        return [GaugeMetricFamily(name, doc, labels=labels) for name, doc, labels in MONITOR_GAUGES]
+
+    def collect(self) -> list[Metric]:
+        """The families with the latest figures."""
+        figures = self._current()
+        families = {
+            name: GaugeMetricFamily(name, doc, labels=labels)
+            for name, doc, labels in MONITOR_GAUGES
+        }
+        if figures is None:
+            return list(families.values())
+        for phase, key in (("read", "read_seconds"), ("statistics", "stats_seconds"),
+                           ("total", "duration_seconds")):  # fmt: skip
+            if figures.get(key) is not None:
+                families["driftwarden_monitor_run_seconds"].add_metric([phase], figures[key])
+        for result in figures["results"]:
+            version = str(result["model_version"])
+            families["driftwarden_monitor_window_rows"].add_metric([version], result["n_rows"])
+            families["driftwarden_drifted_features_share"].add_metric(
+                [version], result["share_drifted"]
+            )
+            for feature in result["features"]:
+                families["driftwarden_feature_drift"].add_metric(
+                    [version, feature["feature"], feature["method"]], feature["statistic"]
+                )
+            prediction = result["prediction"]
+            if prediction is not None:
+                families["driftwarden_prediction_drift"].add_metric(
+                    [version, prediction["method"]], prediction["statistic"]
+                )
+        for severity in ("info", "warning", "critical"):
+            families["driftwarden_alerts_open"].add_metric(
+                [severity], figures["alerts_open"].get(severity, 0)
+            )
+        return list(families.values())
+
+    def _current(self) -> Mapping[str, Any] | None:
+        with self._lock:
+            # A store that is down may take its connect timeout to say so: not at every scrape.
+            age = self.retry_after if self._failing else self.max_age
+            if self._read is None or time.monotonic() - self._read_at < age:
+                return self._figures
+            try:
+                self._figures = self._read()
+            except Exception as exc:  # a scrape never fails: the last figures stay
+                if not self._failing:  # once while it lasts, not at every scrape
+                    logger.warning("could not read the monitor's latest figures: %s", exc)
+                self._failing = True
+            else:
+                self._failing = False
+            self._read_at = time.monotonic()
+            return self._figures
 
 
 # Latency buckets for a fast scoring endpoint: 0.5 ms to 2.5 s.
@@ -137,54 +249,15 @@ class ServerMetrics:
             registry=self._local,
         )
 
-        self.feature_drift = Gauge(
-            "driftwarden_feature_drift",
-            "Drift statistic of each feature in the latest monitor run, by model version and "
-            "the feature's deciding method (PSI unless configured).",
-            ["version", "feature", "method"],
-            registry=self.registry,
-            multiprocess_mode="mostrecent",
-        )
-        self.prediction_drift = Gauge(
-            "driftwarden_prediction_drift",
-            "Drift statistic of the model's scores in the latest monitor run, by version.",
-            ["version", "method"],
-            registry=self.registry,
-            multiprocess_mode="mostrecent",
-        )
-        self.share_drifted = Gauge(
-            "driftwarden_drifted_features_share",
-            "Share of features at warning or critical in the latest monitor run, by version.",
-            ["version"],
-            registry=self.registry,
-            multiprocess_mode="mostrecent",
-        )
-        self.window_rows = Gauge(
-            "driftwarden_monitor_window_rows",
-            "Predictions in the latest monitor window, by version.",
-            ["version"],
-            registry=self.registry,
-            multiprocess_mode="mostrecent",
-        )
+        # What the latest monitor pass measured is read from the store at scrape time: one
+        # process (or a Prefect worker) ran it, and every replica and worker shows it.
+        self.monitor_figures = StoredMonitorFigures()
+        self._local.register(self.monitor_figures)
         self.monitor_runs = Counter(
             "driftwarden_monitor_runs_total",
             "Monitor runs, by outcome (ok, failed).",
             ["status"],
             registry=self.registry,
-        )
-        self.monitor_duration = Gauge(
-            "driftwarden_monitor_run_seconds",
-            "Duration of the latest monitor run, by phase (read, statistics, total).",
-            ["phase"],
-            registry=self.registry,
-            multiprocess_mode="mostrecent",
-        )
-        self.alerts_open = Gauge(
-            "driftwarden_alerts_open",
-            "Alerts not resolved (open or acknowledged) after the latest monitor run, by severity.",
-            ["severity"],
-            registry=self.registry,
-            multiprocess_mode="mostrecent",
         )
         self.alerts_opened = Counter(
             "driftwarden_alerts_opened_total",
@@ -202,28 +275,13 @@ class ServerMetrics:
         self._arm_seen: dict[str, tuple[float, float]] = {}
 
     def observe_monitor(self, report: MonitorReport) -> None:
-        """Export what a monitor run found."""
-        outcome = report.outcome
+        """Count what a monitor pass of this process did (its figures come from the store)."""
         self.monitor_runs.labels("ok").inc()
-        self.monitor_duration.labels("read").set(outcome.read_seconds)
-        self.monitor_duration.labels("statistics").set(outcome.stats_seconds)
-        self.monitor_duration.labels("total").set(outcome.duration_seconds)
-        for result in outcome.results:
-            version = str(result.model_version)
-            self.window_rows.labels(version).set(result.n_rows)
-            self.share_drifted.labels(version).set(result.report.share_drifted)
-            for name, verdict in result.report.features.items():
-                if verdict.statistic is not None:
-                    self.feature_drift.labels(version, name, verdict.method).set(verdict.statistic)
-            prediction = result.report.prediction
-            if prediction is not None and prediction.statistic is not None:
-                self.prediction_drift.labels(version, prediction.method).set(prediction.statistic)
-        for severity in ("info", "warning", "critical"):
-            self.alerts_open.labels(severity).set(report.alerts.active.get(severity, 0))
         for rule, severity in report.alerts.opened_rules:
             self.alerts_opened.labels(rule, severity).inc()
-        for outcome_ in report.alerts.deliveries:
-            self.alert_deliveries.labels("delivered" if outcome_.delivered else "failed").inc()
+        for outcome in report.alerts.deliveries:
+            self.alert_deliveries.labels("delivered" if outcome.delivered else "failed").inc()
+        self.monitor_figures.expire()
 
     def observe_monitor_failure(self, _: BaseException) -> None:
         """Count a failed monitor run."""

@@ -39,6 +39,7 @@ from driftwarden.store.queries import (
 )
 from driftwarden.store.results import (
     feature_history,
+    latest_figures,
     list_runs,
     load_state,
     results_overlapping,
@@ -169,6 +170,7 @@ __all__ = [
     "labelled_rows",
     "labelled_scores",
     "last_finished_retrain_run",
+    "latest_figures",
     "lease_holder",
     "list_ab_tests",
     "list_alerts",

@@ -8,14 +8,21 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from driftwarden.store.queries import _require_window
-from driftwarden.store.tables import FeatureResult, MonitorResult, MonitorRun, MonitorState
+from driftwarden.store.tables import (
+    Alert,
+    FeatureResult,
+    MonitorResult,
+    MonitorRun,
+    MonitorState,
+)
 
 __all__ = [
     "feature_history",
+    "latest_figures",
     "list_runs",
     "load_state",
     "results_overlapping",
@@ -115,6 +122,77 @@ def list_runs(
     for run in runs:
         run["results"] = by_run[run["id"]]
     return runs
+
+
+def latest_figures(engine: Engine, model_name: str) -> dict[str, Any] | None:
+    """What the newest successful monitor run of ``model_name`` measured, and the alerts open
+    now: the monitor's figures ``/metrics`` exports, whichever process ran the pass. ``None``
+    before the first run.
+
+    Returns ``{"run_id", "read_seconds", "stats_seconds", "duration_seconds", "results",
+    "alerts_open"}``: one result per model version (``model_version``, ``n_rows``,
+    ``share_drifted``, ``prediction``: ``{"method", "statistic"}`` or ``None``, ``features``:
+    ``[{"feature", "method", "statistic"}]`` of the features with a statistic), and the count of
+    unresolved alerts by severity.
+    """
+    newest = (
+        select(MonitorRun.id, MonitorRun.read_seconds, MonitorRun.stats_seconds,
+               MonitorRun.duration_seconds)
+        .where(MonitorRun.model_name == model_name, MonitorRun.status == "ok")
+        .order_by(MonitorRun.window_end.desc(), MonitorRun.id.desc())
+        .limit(1)
+    )  # fmt: skip
+    with engine.connect() as connection:
+        run = connection.execute(newest).first()
+        if run is None:
+            return None
+        results = connection.execute(
+            select(MonitorResult.id, MonitorResult.model_version, MonitorResult.n_rows,
+                   MonitorResult.share_drifted, MonitorResult.report)
+            .where(MonitorResult.run_id == run.id)
+            .order_by(MonitorResult.model_version)
+        ).all()  # fmt: skip
+        features: dict[int, list[dict[str, Any]]] = {row.id: [] for row in results}
+        for row in connection.execute(
+            select(FeatureResult.result_id, FeatureResult.feature, FeatureResult.method,
+                   FeatureResult.statistic)
+            .where(FeatureResult.result_id.in_(list(features)),
+                   FeatureResult.statistic.is_not(None))
+            .order_by(FeatureResult.id)
+        ):  # fmt: skip
+            features[row.result_id].append(
+                {"feature": row.feature, "method": row.method, "statistic": row.statistic}
+            )
+        alerts = connection.execute(
+            select(Alert.severity, func.count())
+            .where(Alert.model_name == model_name, Alert.status != "resolved")
+            .group_by(Alert.severity)
+        ).all()
+    return {
+        "run_id": run.id,
+        "read_seconds": run.read_seconds,
+        "stats_seconds": run.stats_seconds,
+        "duration_seconds": run.duration_seconds,
+        "results": [
+            {
+                "model_version": row.model_version,
+                "n_rows": row.n_rows,
+                "share_drifted": row.share_drifted,
+                "prediction": _prediction(row.report),
+                "features": features[row.id],
+            }
+            for row in results
+        ],
+        "alerts_open": {severity: int(count) for severity, count in alerts},
+    }
+
+
+def _prediction(report: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The method and statistic of a stored report's prediction drift, if it has one."""
+    prediction = (report or {}).get("prediction")
+    if not prediction or prediction.get("statistic") is None:
+        return None
+    return {"method": prediction["method"], "statistic": prediction["statistic"]}
 
 
 def feature_history(

@@ -86,10 +86,13 @@ async def ready(state: State) -> JSONResponse:
     },
 )
 async def metrics(state: State) -> Response:
-    """Request counts, latency, in-flight requests, model info, log queue depth and spool size."""
+    """Request counts, latency, in-flight requests, model info, log queue depth and spool size,
+    and the latest monitor pass's figures."""
     state.metrics.log_queue_depth.set(state.writer.queue_depth)
     state.metrics.spool_rows.set(state.writer.spool_size)
     state.metrics.model.info(
         {arm: str(served.version) for arm, served in state.models.models.items()}
     )
-    return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    # In a worker thread: the monitor's figures may be read from the store.
+    body = await asyncio.to_thread(state.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
