@@ -12,12 +12,13 @@ import gc
 import json
 import math
 import platform
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 import numpy as np
 import pandas as pd
@@ -371,15 +372,20 @@ def fmt(value: float | None, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
-def step(message: str) -> float:
+def say(message: str, stream: TextIO | None = None) -> None:
+    """Print a progress line, on ``stream`` (default: standard output)."""
+    print(message, file=stream or sys.stdout, flush=True)
+
+
+def step(message: str, stream: TextIO | None = None) -> float:
     """Print a progress line; return the start time for :func:`done`."""
-    print(f"-> {message}", flush=True)
+    say(f"-> {message}", stream)
     return time.perf_counter()
 
 
-def done(start: float, extra: str = "") -> None:
+def done(start: float, extra: str = "", stream: TextIO | None = None) -> None:
     """Print how long the step that began at ``start`` took."""
-    print(f"   done in {time.perf_counter() - start:.1f} s{extra}", flush=True)
+    say(f"   done in {time.perf_counter() - start:.1f} s{extra}", stream)
 
 
 def positive_ints(flag: str, example: str) -> Callable[[str], list[int]]:

@@ -53,11 +53,13 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+import _common
 from _common import cpu_model, finite_or_none, fmt
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -143,18 +145,10 @@ QUIET_ENV = {
 # --------------------------------------------------------------------------------------------------
 
 
-def say(message: str) -> None:
-    """A progress line, on stderr (the results table and the JSON line go to stdout)."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def step(message: str) -> float:
-    say(f"-> {message}")
-    return time.perf_counter()
-
-
-def done(start: float, extra: str = "") -> None:
-    say(f"   done in {time.perf_counter() - start:.1f} s{extra}")
+# Progress lines go to stderr: the results table and the JSON line go to stdout.
+say = partial(_common.say, stream=sys.stderr)
+step = partial(_common.step, stream=sys.stderr)
+done = partial(_common.done, stream=sys.stderr)
 
 
 def free_port() -> int:

@@ -69,11 +69,13 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+import _common
 from _common import fmt, write_results
 from peers.fault_load import ANSWERED, FAILED, REFUSED, SERVER_ERROR, Outcome, SteadyLoad
 from serve import BIN, QUIET_ENV, Server, build_bodies, free_port, machine_info, train_model
@@ -111,17 +113,10 @@ LOG_WORDS = ("ERROR", "Traceback", "CRITICAL", "spool", "took over", "replayed",
 # --------------------------------------------------------------------------------------------------
 
 
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def step(message: str) -> float:
-    say(f"-> {message}")
-    return time.perf_counter()
-
-
-def done(start: float, extra: str = "") -> None:
-    say(f"   done in {time.perf_counter() - start:.1f} s{extra}")
+# Progress lines go to stderr: the results table and the JSON line go to stdout.
+say = partial(_common.say, stream=sys.stderr)
+step = partial(_common.step, stream=sys.stderr)
+done = partial(_common.done, stream=sys.stderr)
 
 
 # --------------------------------------------------------------------------------------------------

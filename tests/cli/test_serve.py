@@ -9,8 +9,6 @@ import time
 from contextlib import closing
 
 import httpx
-import numpy as np
-import pandas as pd
 
 from driftwarden.cli import main
 
@@ -21,21 +19,8 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def test_cli_serve_answers_predictions_and_logs_them(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    rng = np.random.default_rng(0)
-    n = 800
-    minutes = rng.gamma(2.0, 30.0, n)
-    frame = pd.DataFrame(
-        {
-            "user": [f"u{i}" for i in range(n)],
-            "minutes": minutes,
-            "plan": rng.choice(["free", "team"], n),
-            "left": np.where(rng.random(n) < 1 / (1 + np.exp((minutes - 50) / 20)), "yes", "no"),
-        }
-    )
-    frame.to_csv(tmp_path / "users.csv", index=False)
-    assert main(["init", "--data", "users.csv", "--target", "left", "--id", "user"]) == 0
+def test_cli_serve_answers_predictions_and_logs_them(initialised):
+    tmp_path = initialised
     assert main(["train"]) == 0
 
     port = _free_port()

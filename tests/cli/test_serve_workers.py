@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import numpy as np
-import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -47,25 +45,6 @@ def _wait(predicate, what: str, seconds: float = 90) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def initialised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    rng = np.random.default_rng(0)
-    n = 800
-    minutes = rng.gamma(2.0, 30.0, n)
-    frame = pd.DataFrame(
-        {
-            "user": [f"u{i}" for i in range(n)],
-            "minutes": minutes,
-            "plan": rng.choice(["free", "team"], n),
-            "left": np.where(rng.random(n) < 1 / (1 + np.exp((minutes - 50) / 20)), "yes", "no"),
-        }
-    )
-    frame.to_csv(tmp_path / "users.csv", index=False)
-    assert main(["init", "--data", "users.csv", "--target", "left", "--id", "user"]) == 0
-    return tmp_path
 
 
 @pytest.fixture
