@@ -34,13 +34,14 @@ from pydantic import BaseModel
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
+from driftwarden.cli import main
 from driftwarden.cli.main import build_parser
-from driftwarden.core import Settings
+from driftwarden.core import Settings, load_settings
 from driftwarden.core.offline import offline_defaults
+from driftwarden.registry import ModelRegistry
 from driftwarden.registry.mlflow_registry import _artifact_location
 from driftwarden.retraining.deploy import FLOW_NAME
 from driftwarden.serving.metrics import MONITOR_GAUGES, ServerMetrics
-from driftwarden.store import create_store_engine
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -541,23 +542,20 @@ def test_prefect_server_listens_where_its_health_check_asks(services):
     assert any(ui.startswith(target + "/") for target in mounts(server).values())
 
 
-def init_python_snippets(services: Mapping[str, Any]) -> list[str]:
+def init_commands(services: Mapping[str, Any]) -> list[list[str]]:
+    """The driftwarden commands of the init service's script, in order."""
     commands = script_commands(shell_script(services["init"]))
-    return [words[2] for words in commands if words[:2] == ["python", "-c"]]
+    assert commands[0] == ["set", "-e"]
+    return commands[1:]
 
 
 def test_init_migrates_the_store_then_trains_the_first_champion(services):
     init = services["init"]
-    commands = script_commands(shell_script(init))
-    migrate, has_champion = init_python_snippets(services)
-    for snippet in (migrate, has_champion):
-        compile(snippet, "<init>", "exec")
-    assert "upgrade(" in migrate
-    assert "alias_version(r.champion)" in has_champion
-    (train,) = [words for words in commands if words[0] == "driftwarden"]
-    assert commands.index(["python", "-c", migrate]) < commands.index(train)
+    migrate, train = init_commands(services)
+    assert migrate == ["driftwarden", "store", "migrate"]
+    assert train[0] == "driftwarden"
     args = build_parser().parse_args(train[1:])
-    assert (args.verb, args.alias) == ("train", "champion")
+    assert (args.verb, args.alias, args.unless_champion) == ("train", "champion", True)
     assert args.data is None, "the bundled Telco data, inside the image"
     for dependency in ("store-db", "mlflow"):
         assert init["depends_on"][dependency]["condition"] == "service_healthy"
@@ -576,24 +574,12 @@ def empty_store_url(request, tmp_path) -> str:
     return str(url.render_as_string(hide_password=False))
 
 
-def test_init_migration_creates_the_store(services, empty_store_url, monkeypatch, tmp_path):
-    migrate, _ = init_python_snippets(services)
+def test_init_migration_creates_the_store(services, empty_store_url, monkeypatch, tmp_path, capsys):
+    migrate, _ = init_commands(services)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DRIFTWARDEN_STORE__URL", empty_store_url)
-    # The one-shot process exits after the snippet; here its engine must be closed by hand.
-    engines = []
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        engines.append(create_store_engine(*args, **kwargs))
-        return engines[-1]
-
-    monkeypatch.setattr("driftwarden.store.create_store_engine", recording)
-    try:
-        exec(compile(migrate, "<init>", "exec"), {})
-    finally:
-        for made in engines:
-            made.dispose()
-    assert len(engines) == 1
+    assert main(migrate[1:]) == 0
+    assert "has the newest schema" in capsys.readouterr().out
     engine = create_engine(empty_store_url)
     try:
         tables = set(inspect(engine).get_table_names())
@@ -603,13 +589,17 @@ def test_init_migration_creates_the_store(services, empty_store_url, monkeypatch
 
 
 @pytest.mark.slow
-def test_init_trains_when_the_registry_has_no_champion(services, monkeypatch, tmp_path):
-    _, has_champion = init_python_snippets(services)
+def test_init_trains_the_first_champion_once(services, monkeypatch, tmp_path, capsys):
+    _, train = init_commands(services)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DRIFTWARDEN_REGISTRY__TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    with pytest.raises(SystemExit) as exited:
-        exec(compile(has_champion, "<init>", "exec"), {})
-    assert exited.value.code is True, "exit status 1: the script goes on to train"
+    assert main(train[1:]) == 0
+    assert "as champion" in capsys.readouterr().out
+    # Every later start finds it and trains nothing.
+    assert main(train[1:]) == 0
+    assert "has a champion already (version 1): trained nothing" in capsys.readouterr().out
+    settings = load_settings()
+    assert ModelRegistry(settings.registry, home=settings.home).alias_version("champion") == 1
 
 
 # -- Prometheus and Grafana -----------------------------------------------------------------------

@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import URL
 
 from driftwarden.data.telco import TELCO_ID, TELCO_TARGET, load_telco
-from driftwarden.store import Prediction, create_store_engine, upgrade
+from driftwarden.store import Prediction
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -253,14 +253,13 @@ def test_replicas_share_one_store_and_one_registry(
         "DRIFTWARDEN_SCHEMA__TARGET": TELCO_TARGET,
         "DRIFTWARDEN_SCHEMA__ENTITY_ID": TELCO_ID,
     }
-    engine = create_store_engine(store_url, connect_timeout=5)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    cli = str(BIN / "driftwarden")
+    children.start("migrate", [cli, "store", "migrate"], cwd=trainer, env=trainer_env)
+    children.finish("migrate", TRAIN_SECONDS)
     wait_until_ready(children, "mlflow", f"http://127.0.0.1:{mlflow_port}/health")
-    train = [str(BIN / "driftwarden"), "train"]
-    children.start("train-1", [*train, "--alias", "champion"], cwd=trainer, env=trainer_env)
+    train = [cli, "train"]
+    children.start("train-1", [*train, "--alias", "champion", "--unless-champion"], cwd=trainer,
+                   env=trainer_env)  # fmt: skip
     first = registered_version(children.finish("train-1", TRAIN_SECONDS))
 
     urls: dict[str, str] = {}

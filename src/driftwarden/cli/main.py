@@ -25,6 +25,7 @@ from driftwarden.cli.commands import (
     retrain,
     serve,
     simulate,
+    store,
     traffic,
     train,
 )
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     for module in (
         init, train, models, serve, monitor, alerts, retrain, abtests, simulate, traffic,
-        dashboard, demo, example,
+        dashboard, demo, example, store,
     ):  # fmt: skip
         module.add_parser(verbs)
     return parser

@@ -35,11 +35,23 @@ def add_parser(verbs: Any) -> None:
         help="alias of the new version (auto: champion if there is none, else challenger)",
     )
     parser.add_argument("--seed", type=int, help="seed of the split and model")
+    parser.add_argument(
+        "--unless-champion",
+        action="store_true",
+        help="train nothing when the registry has a champion already (for a deployment's first "
+        "start, run at every start)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Train, gate, register."""
+    if args.unless_champion:
+        registry = ModelRegistry(settings.registry, home=settings.home)
+        version = registry.alias_version(registry.champion)
+        if version is not None:
+            print(f"{registry.name!r} has a champion already (version {version}): trained nothing")
+            return 0
     progress = Progress()
     updates: dict[str, Any] = {}
     if args.data is not None:
