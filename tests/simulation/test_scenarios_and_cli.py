@@ -111,6 +111,21 @@ def test_simulate_writes_a_report_of_a_run(tmp_path, monkeypatch, capsys):
     assert "exists and is not empty" in capsys.readouterr().err
 
 
+def test_simulate_and_traffic_say_they_do_not_generate_regression_targets(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(["example", "houses", "--rows", "300", "--out", "houses.csv"]) == 0
+    assert main(["init", "--data", "houses.csv", "--target", "price", "--id", "house_id"]) == 0
+    capsys.readouterr()
+    for command in (["simulate", "--days", "1"], ["traffic", "--count", "1"]):
+        assert main(command) == 1
+        error = capsys.readouterr().err
+        assert "'price' is a regression target" in error
+        assert "generate labels for binary targets only" in error
+    assert not (tmp_path / ".driftwarden" / "simulations").exists()
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

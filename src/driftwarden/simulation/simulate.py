@@ -153,6 +153,15 @@ def base_data(settings: Settings) -> tuple[pd.DataFrame, FeatureSchema]:
     schema = infer_schema(frame, overrides=overrides)
     if schema.target is None:
         raise ConfigError("the settings name no target column; set [schema] target", key="schema")
+    if schema.is_regression:
+        # The row generator draws each row's label from a label model of a binary target.
+        raise ConfigError(
+            f"the target {schema.target!r} is a regression target, and simulate and traffic "
+            "generate labels for binary targets only. To watch a regression model under drift, "
+            "serve it and send its rows and true values to /v1/predict and /v1/feedback; "
+            "`driftwarden example houses --scenario market_shift` writes drifted houses to send",
+            key="schema.target",
+        )
     return frame, schema
 
 
@@ -207,15 +216,16 @@ def simulate(
     Raises
     ------
     ConfigError
-        Options that cannot work, or an unknown scenario.
+        Options that cannot work, an unknown scenario, or data it cannot generate (a
+        regression target).
     """
     options.check()
     say = progress or (lambda message: logger.info(message))
     started = time.perf_counter()
+    frame, schema = base_data(settings)  # refused data leaves no folder behind
     folder.mkdir(parents=True, exist_ok=True)
     settings = simulation_settings(settings, folder, options)
     clock = SimulatedClock(options.start - DAY)
-    frame, schema = base_data(settings)
     assert schema.target is not None
     say(f"training the first champion on {len(frame):,} rows")
     registry = ModelRegistry(settings.registry, clock=clock, home=settings.home)
