@@ -53,11 +53,9 @@ __all__ = [
     "task_metrics",
 ]
 
-# The scikit-learn scorer measuring each metric, for permutation importance. Scorers are
-# "greater is better", so the errors are negated: the mean drop of a negated error is its rise.
-# Each metric from labels and scores, as scikit-learn's scorer of that name computes it (a
-# classifier's label is the class of the larger probability, so a score above one half), and
-# whether more is better.
+# For permutation importance: each metric from labels and scores, as scikit-learn's scorer of
+# that name computes it (a classifier's label is the class of the larger probability, so a
+# score above one half), and whether more is better.
 _HARD_LABEL: Final = 0.5
 _SCORERS: Final[dict[str, tuple[Callable[[NDArray[Any], NDArray[np.float64]], float], bool]]] = {
     "roc_auc": (lambda y, s: _roc_auc(y, s), True),
@@ -358,6 +356,7 @@ def _permutation_importances(
     baseline = score_of(labels, predict_scores(model, features))
     random_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
     encoded = _encoded_columns(model, features)
+    stacked: pd.DataFrame | None = None  # the rows n_repeats times, when they cannot be encoded
     means: dict[str, float] = {}
     for name in features.columns:
         shuffles = np.random.RandomState(random_seed)
@@ -369,9 +368,12 @@ def _permutation_importances(
             orders.append(order.copy() if not orders else orders[-1][order])
         rows = np.concatenate(orders)
         if encoded is None:
-            stacked = pd.concat([features] * n_repeats, ignore_index=True)
+            if stacked is None:
+                stacked = pd.concat([features] * n_repeats, ignore_index=True)
+            kept = stacked[name]
             stacked[name] = features[name].iloc[rows].reset_index(drop=True)
             scores = predict_scores(model, stacked)
+            stacked[name] = kept
         else:
             matrix, columns = encoded
             tiled = np.tile(matrix, (n_repeats, 1))
