@@ -116,8 +116,10 @@ def test_the_monitors_figures_are_read_when_scraped_and_kept_while_the_store_fai
     # Before a store is named: the families, with no figures.
     assert "driftwarden_feature_drift{" not in metrics.render().decode()
     answers: list[object] = [_FIGURES]
+    given: list[object] = []
 
-    def read():
+    def read(previous):
+        given.append(previous)
         answer = answers[-1]
         if isinstance(answer, Exception):
             raise answer
@@ -139,6 +141,8 @@ def test_the_monitors_figures_are_read_when_scraped_and_kept_while_the_store_fai
     assert _value(metrics.render().decode(), 'driftwarden_alerts_open{severity="critical"}') == 1
     metrics.monitor_figures.expire()
     assert _value(metrics.render().decode(), 'driftwarden_alerts_open{severity="critical"}') == 4
+    # Each read is handed the figures of the one before.
+    assert given == [None, _FIGURES]
     # A store that fails leaves the last figures, and says so once.
     answers.append(RuntimeError("store down"))
     metrics.monitor_figures.max_age = metrics.monitor_figures.retry_after = 0.0

@@ -242,6 +242,19 @@ def test_latest_figures_are_the_newest_ok_runs_and_the_open_alerts(migrated):
     assert one["features"] == [{"feature": "a", "method": "psi", "statistic": 0.01}]
     assert (two["prediction"], two["features"]) == (None, [])
     assert figures["alerts_open"] == {"critical": 2, "warning": 1}
+    # Given those figures, the same newest run keeps its results; the alert counts are new.
+    _alert(migrated, "drift|f", "info", "open", START)
+    kept = {**figures, "results": ["kept from the last read"]}
+    again = latest_figures(migrated, "churn", previous=kept)
+    assert again is not None
+    assert again["results"] == ["kept from the last read"]
+    assert again["alerts_open"] == {"critical": 2, "warning": 1, "info": 1}
+    # A newer run is read afresh.
+    save_run(migrated, _run(ends[1] + 2 * MINUTE), [_result(ends[1])], [[]])
+    newer = latest_figures(migrated, "churn", previous=kept)
+    assert newer is not None
+    assert newer["run_id"] != figures["run_id"]
+    assert [r["model_version"] for r in newer["results"]] == [1]
 
 
 def _alert(migrated, key, severity, status, opened, model="churn"):

@@ -147,7 +147,9 @@ def create_app(
     )
     metrics = ServerMetrics()
     model_name = registry.name
-    metrics.monitor_figures.read_from(lambda: latest_figures(engine, model_name))
+    metrics.monitor_figures.read_from(
+        lambda previous: latest_figures(engine, model_name, previous=previous)
+    )
     retrainer = Retrainer(settings, engine, registry, clock, settings_file=settings_file)
     monitor = Monitor(
         settings,

@@ -100,15 +100,18 @@ class StoredMonitorFigures(Collector):
     def __init__(self, max_age: float = 5.0, retry_after: float = 30.0) -> None:
         self.max_age = max_age
         self.retry_after = retry_after
-        self._read: Callable[[], Mapping[str, Any] | None] | None = None
+        self._read: Callable[[Mapping[str, Any] | None], Mapping[str, Any] | None] | None = None
         self._figures: Mapping[str, Any] | None = None
         self._read_at = -math.inf
         self._failing = False
         self._lock = threading.Lock()
 
-    def read_from(self, read: Callable[[], Mapping[str, Any] | None]) -> None:
-        """Read the figures with ``read`` (for example :func:`driftwarden.store.latest_figures`
-        of the served model) from now on."""
+    def read_from(
+        self, read: Callable[[Mapping[str, Any] | None], Mapping[str, Any] | None]
+    ) -> None:
+        """Read the figures with ``read`` from now on: given the last figures read (or None),
+        it returns the current ones, as :func:`driftwarden.store.latest_figures` of the served
+        model does."""
         with self._lock:
             self._read, self._figures, self._read_at = read, None, -math.inf
 
@@ -161,7 +164,7 @@ class StoredMonitorFigures(Collector):
             if self._read is None or time.monotonic() - self._read_at < age:
                 return self._figures
             try:
-                self._figures = self._read()
+                self._figures = self._read(self._figures)
             except Exception as exc:  # a scrape never fails: the last figures stay
                 if not self._failing:  # once while it lasts, not at every scrape
                     logger.warning("could not read the monitor's latest figures: %s", exc)

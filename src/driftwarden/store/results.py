@@ -124,7 +124,9 @@ def list_runs(
     return runs
 
 
-def latest_figures(engine: Engine, model_name: str) -> dict[str, Any] | None:
+def latest_figures(
+    engine: Engine, model_name: str, previous: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
     """What the newest successful monitor run of ``model_name`` measured, and the alerts open
     now: the monitor's figures ``/metrics`` exports, whichever process ran the pass. ``None``
     before the first run.
@@ -134,6 +136,10 @@ def latest_figures(engine: Engine, model_name: str) -> dict[str, Any] | None:
     ``share_drifted``, ``prediction``: ``{"method", "statistic"}`` or ``None``, ``features``:
     ``[{"feature", "method", "statistic"}]`` of the features with a statistic), and the count of
     unresolved alerts by severity.
+
+    Given the figures a previous call returned, a newest run that is still the same one keeps
+    its results from them: between passes, a call reads two small rows and the alert counts,
+    not every version's stored report again.
     """
     newest = (
         select(MonitorRun.id, MonitorRun.read_seconds, MonitorRun.stats_seconds,
@@ -146,6 +152,20 @@ def latest_figures(engine: Engine, model_name: str) -> dict[str, Any] | None:
         run = connection.execute(newest).first()
         if run is None:
             return None
+        alerts = connection.execute(
+            select(Alert.severity, func.count())
+            .where(Alert.model_name == model_name, Alert.status != "resolved")
+            .group_by(Alert.severity)
+        ).all()
+        figures = {
+            "run_id": run.id,
+            "read_seconds": run.read_seconds,
+            "stats_seconds": run.stats_seconds,
+            "duration_seconds": run.duration_seconds,
+            "alerts_open": {severity: int(count) for severity, count in alerts},
+        }
+        if previous is not None and previous.get("run_id") == run.id:
+            return {**figures, "results": previous["results"]}
         results = connection.execute(
             select(MonitorResult.id, MonitorResult.model_version, MonitorResult.n_rows,
                    MonitorResult.share_drifted, MonitorResult.report)
@@ -163,16 +183,8 @@ def latest_figures(engine: Engine, model_name: str) -> dict[str, Any] | None:
             features[row.result_id].append(
                 {"feature": row.feature, "method": row.method, "statistic": row.statistic}
             )
-        alerts = connection.execute(
-            select(Alert.severity, func.count())
-            .where(Alert.model_name == model_name, Alert.status != "resolved")
-            .group_by(Alert.severity)
-        ).all()
     return {
-        "run_id": run.id,
-        "read_seconds": run.read_seconds,
-        "stats_seconds": run.stats_seconds,
-        "duration_seconds": run.duration_seconds,
+        **figures,
         "results": [
             {
                 "model_version": row.model_version,
@@ -183,7 +195,6 @@ def latest_figures(engine: Engine, model_name: str) -> dict[str, Any] | None:
             }
             for row in results
         ],
-        "alerts_open": {severity: int(count) for severity, count in alerts},
     }
 
 
