@@ -10,6 +10,9 @@ for good.
 
 The flow then runs in this process (in a background thread when ``wait`` is false), or, with
 ``retraining.deployment`` set, as a run of that Prefect deployment on a work pool.
+
+:func:`build_monitor` assembles a monitor whose retrain policy goes through a :class:`Retrainer`:
+what ``driftwarden monitor`` and the monitor's Prefect flow run.
 """
 
 from __future__ import annotations

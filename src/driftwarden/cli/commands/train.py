@@ -46,8 +46,8 @@ def add_parser(verbs: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Train, gate, register."""
+    registry = ModelRegistry(settings.registry, home=settings.home)
     if args.unless_champion:
-        registry = ModelRegistry(settings.registry, home=settings.home)
         version = registry.alias_version(registry.champion)
         if version is not None:
             print(f"{registry.name!r} has a champion already (version {version}): trained nothing")
@@ -85,7 +85,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         )
     progress("explaining the holdout (the reference of explanation drift)")
     result = with_explanations(result, seed=options.seed)
-    registry = ModelRegistry(settings.registry, home=settings.home)
     alias = None if args.alias == "none" else args.alias
     if alias in ("champion", "challenger"):
         alias = (
