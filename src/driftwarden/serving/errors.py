@@ -39,15 +39,16 @@ from driftwarden.core.errors import (
     SpoolFullError,
     StoreUnavailableError,
 )
-from driftwarden.serving.limits import RequestTooLarge
 
 __all__ = [
     "ApiError",
     "CountedRoute",
+    "RequestTooLarge",
     "all_routes",
     "allowed_methods",
     "error_body",
     "install_error_handlers",
+    "too_large_detail",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,27 @@ RETRY_AFTER_SECONDS = 5
 
 # Validation errors that mean "the body is not a JSON object at all".
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type", "missing"})
+
+
+def too_large_detail(limit: int, sent: int | None = None) -> str:
+    """The message of a 413: what the limit is and what to do."""
+    size = f"{sent} bytes sent" if sent is not None else "the body goes on past the limit"
+    return (
+        f"{size}; a request body may hold at most {limit} bytes (serving.max_request_bytes): "
+        "split the batch into smaller requests"
+    )
+
+
+class RequestTooLarge(HTTPException):
+    """Raised while a body streams in, once it passes the limit.
+
+    An ``HTTPException`` so that FastAPI's body reading passes it on unchanged (it turns any
+    other exception into a 400); the app's handler for it answers the 413.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, too_large_detail(limit))
+        self.limit = limit
 
 
 class ApiError(Exception):

@@ -3,8 +3,9 @@
 Two checks, both before any JSON parser sees a byte. A request that announces a larger body in
 ``Content-Length`` is answered at once, without reading it. A body without a length (chunked) or
 with one that understates it is counted as it streams in, and reading stops with
-:class:`RequestTooLarge` as soon as the count passes the limit, so the server never holds more
-than the limit (plus one chunk) of a body it will refuse.
+:class:`~driftwarden.serving.errors.RequestTooLarge` as soon as the count passes the limit, so
+the server never holds more than the limit (plus one chunk) of a body it will refuse. Both
+answers have the body :func:`~driftwarden.serving.errors.error_body` gives every error.
 
 The row limit of ``/v1/predict`` (``serving.max_request_rows``) is the other size limit: it is
 checked once the body is parsed, before any row is validated.
@@ -14,31 +15,11 @@ from __future__ import annotations
 
 import json
 
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodySizeLimit", "RequestTooLarge", "too_large_detail"]
+from driftwarden.serving.errors import RequestTooLarge, error_body, too_large_detail
 
-
-def too_large_detail(limit: int, sent: int | None = None) -> str:
-    """The message of a 413: what the limit is and what to do."""
-    size = f"{sent} bytes sent" if sent is not None else "the body goes on past the limit"
-    return (
-        f"{size}; a request body may hold at most {limit} bytes (serving.max_request_bytes): "
-        "split the batch into smaller requests"
-    )
-
-
-class RequestTooLarge(HTTPException):
-    """Raised while a body streams in, once it passes the limit.
-
-    An ``HTTPException`` so that FastAPI's body reading passes it on unchanged (it turns any
-    other exception into a 400); the app's handler for it answers the 413.
-    """
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, too_large_detail(limit))
-        self.limit = limit
+__all__ = ["BodySizeLimit"]
 
 
 class BodySizeLimit:
@@ -81,7 +62,7 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _refuse(send: Send, detail: str) -> None:
-    body = json.dumps({"error": "request_too_large", "detail": detail, "field": "body"}).encode()
+    body = json.dumps(error_body("request_too_large", detail, "body")).encode()
     await send(
         {
             "type": "http.response.start",

@@ -20,8 +20,7 @@ from pydantic import ValidationError
 from driftwarden.core import new_request_id
 from driftwarden.schema import PredictionRequest
 from driftwarden.serving.deps import State, require_predict_key
-from driftwarden.serving.errors import ApiError
-from driftwarden.serving.limits import RequestTooLarge
+from driftwarden.serving.errors import ApiError, RequestTooLarge
 from driftwarden.serving.model_router import Arm
 from driftwarden.serving.models import ServedModel
 from driftwarden.serving.openapi import API_KEY_SCOPE
