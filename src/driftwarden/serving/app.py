@@ -18,12 +18,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 from threadpoolctl import threadpool_limits
 
 from driftwarden import __version__
 from driftwarden.core import Clock, Settings, SystemClock
-from driftwarden.core.errors import NotFoundError, RegistryError
+from driftwarden.core.errors import NotFoundError, RegistryError, StoreUnavailableError
 from driftwarden.monitoring import Monitor, check_task_settings
 from driftwarden.registry import ModelRegistry
 from driftwarden.retraining import Retrainer
@@ -71,7 +70,7 @@ async def _migrate(
     while True:
         try:
             await asyncio.to_thread(upgrade, engine)
-        except (OperationalError, InterfaceError) as exc:
+        except StoreUnavailableError as exc:
             logger.warning(
                 "the prediction store is unreachable (%s); serving from the spool, retrying in %ss",
                 str(exc).splitlines()[0],

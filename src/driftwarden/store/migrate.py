@@ -12,6 +12,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from driftwarden.store.engine import is_outage, outage_error
 
 __all__ = ["alembic_config", "downgrade", "upgrade"]
 
@@ -53,10 +56,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         The store's engine (see :func:`driftwarden.store.create_store_engine`).
     revision : str, optional
         The target revision; the newest by default.
+
+    Raises
+    ------
+    StoreUnavailableError
+        The store cannot be reached (or stays locked); nothing was changed.
     """
-    with _IN_PROCESS, engine.begin() as connection:
-        _serialise(connection)
-        command.upgrade(alembic_config(connection), revision)
+    try:
+        with _IN_PROCESS, engine.begin() as connection:
+            _serialise(connection)
+            command.upgrade(alembic_config(connection), revision)
+    except DBAPIError as exc:
+        if not is_outage(exc):
+            raise
+        raise outage_error(
+            engine, exc, "could not migrate the store", "start it, or correct store.url"
+        ) from exc
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:

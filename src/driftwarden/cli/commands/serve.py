@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from driftwarden.cli.commands.retrain import settings_file
 from driftwarden.core import ConfigError, Settings
-from driftwarden.core.errors import RegistryError
+from driftwarden.core.errors import RegistryError, StoreUnavailableError
 from driftwarden.registry import ModelRegistry
 from driftwarden.serving.app import create_app
 from driftwarden.serving.worker import CONFIG_ENV
@@ -115,7 +114,7 @@ def _migrate_first(settings: Settings) -> None:
     )
     try:
         upgrade(engine)
-    except (OperationalError, InterfaceError) as exc:
+    except StoreUnavailableError as exc:
         logger.warning(
             "the prediction store is unreachable (%s); the workers will migrate it when it is back",
             str(exc).splitlines()[0],
