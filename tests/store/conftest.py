@@ -69,6 +69,21 @@ def unreachable_url(backend: str, tmp_path: Path) -> str:
     return CLOSED_PORT_URL
 
 
+@pytest.fixture
+def unreachable_engine(backend: str, tmp_path: Path, unreachable_url: str) -> Iterator[Engine]:
+    """An engine whose database cannot be opened: on SQLite a folder where the database file
+    should be (made after the engine, which creates the file's parent folder), on PostgreSQL a
+    closed port."""
+    if backend == "sqlite":
+        database = tmp_path / "gone" / "store.db"
+        engine = create_store_engine(f"sqlite:///{database}", connect_timeout=1)
+        database.mkdir()
+    else:
+        engine = create_store_engine(unreachable_url, connect_timeout=1)
+    yield engine
+    engine.dispose()
+
+
 class TcpProxy:
     """Forwards a local port to PostgreSQL; ``down()`` refuses and cuts connections for real."""
 

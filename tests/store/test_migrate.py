@@ -22,7 +22,6 @@ from driftwarden.store import (
     begin_ab_test,
     begin_retrain_run,
     count_predictions,
-    create_store_engine,
     current_routing,
     downgrade,
     get_retrain_run,
@@ -92,19 +91,10 @@ def test_upgrade_twice_is_a_no_op(migrated: Engine):
     assert _diff(migrated) == []
 
 
-def test_upgrade_of_an_unreachable_store_says_so_and_where(backend, tmp_path, unreachable_url):
-    if backend == "sqlite":
-        database = tmp_path / "gone" / "store.db"
-        engine = create_store_engine(f"sqlite:///{database}", connect_timeout=1)
-        database.mkdir()  # a folder where the database file should be: it cannot be opened
-    else:
-        engine = create_store_engine(unreachable_url, connect_timeout=1)
-    try:
-        expected = r"could not migrate the store: the prediction store at .* is not reachable"
-        with pytest.raises(StoreUnavailableError, match=expected):
-            upgrade(engine)
-    finally:
-        engine.dispose()
+def test_upgrade_of_an_unreachable_store_says_so_and_where(unreachable_engine: Engine):
+    expected = r"could not migrate the store: the prediction store at .* is not reachable"
+    with pytest.raises(StoreUnavailableError, match=expected):
+        upgrade(unreachable_engine)
 
 
 def test_downgrade_removes_the_tables(migrated: Engine):
